@@ -1,0 +1,5 @@
+import sys
+
+from codecnb.cli.main import main
+
+sys.exit(main())

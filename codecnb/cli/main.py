@@ -1,0 +1,48 @@
+"""The ``codecnb`` command: parses arguments, sets up logging, maps errors to exit codes.
+
+Exit codes: 0 success; 1 a measured candidate failed; 2 bad usage or input (one line on
+stderr, no traceback); 130 interrupted.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from codecnb import __version__
+from codecnb.cli import baselines
+from codecnb.errors import CodecnbError
+
+COMMANDS = [baselines]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="codecnb", description="LLM-driven video-codec research: measure, evaluate, search.")
+    parser.add_argument("--version", action="version", version=f"codecnb {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output on stderr (-vv for debug)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for command in COMMANDS:
+        command.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="codecnb: %(levelname)s: %(message)s",
+                        stream=sys.stderr)
+    try:
+        return args.run(args)
+    except CodecnbError as exc:
+        print(f"codecnb: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("codecnb: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,78 @@
+"""Configuration in one place: a CLI flag beats an environment variable beats the default.
+
+Every setting is declared once in :data:`SETTINGS` with its environment variable, default,
+parser and help text; the CLI builds its flags' help from here and calls :func:`resolve`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from codecnb.errors import ConfigError
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise ValueError("must be >= 1")
+    return value
+
+
+@dataclass(frozen=True)
+class Setting:
+    env: str
+    default: Any
+    parse: Callable[[str], Any]
+    help: str
+
+
+SETTINGS: dict[str, Setting] = {
+    "source": Setting("CODECNB_SOURCE", "sample:bigbuckbunny", str,
+                      "source URI: a path, sample:NAME, synthetic:KIND or s3://bucket/key"),
+    "frames": Setting("CODECNB_FRAMES", None, _positive_int,
+                      "number of frames to use (default: the whole clip)"),
+    "segment_frames": Setting("CODECNB_SEGMENT_FRAMES", 16, _positive_int,
+                              "frames per encode call; memory grows with it"),
+}
+
+
+def resolve(name: str, cli_value: Any = None) -> Any:
+    """Value of setting ``name``: ``cli_value`` if given, else its environment variable,
+    else its default.
+
+    Raises
+    ------
+    ConfigError
+        When the environment variable does not parse.
+    """
+    s = SETTINGS[name]
+    if cli_value is not None:
+        return cli_value
+    text = os.environ.get(s.env)
+    if text is None or text == "":
+        return s.default
+    try:
+        return s.parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"environment variable {s.env}={text!r}: {exc}") from None
+
+
+def cli_type(name: str) -> Callable[[str], Any]:
+    """An argparse ``type=`` for setting ``name`` (same parser as its environment variable)."""
+    parse = SETTINGS[name].parse
+
+    def convert(text: str) -> Any:
+        try:
+            return parse(text)
+        except ValueError as exc:
+            import argparse
+            raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
+    convert.__name__ = name
+    return convert
+
+
+def cli_help(name: str) -> str:
+    """Help text of setting ``name``, with its environment variable and default."""
+    s = SETTINGS[name]
+    return f"{s.help} [env {s.env}; default {s.default}]"

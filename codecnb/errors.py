@@ -1,0 +1,33 @@
+"""The one exception hierarchy of codecnb.
+
+Every error a user can cause or fix derives from :class:`CodecnbError`. Its message is one
+line that names the input and says what is wrong; the CLI prints it without a traceback and
+exits with :attr:`CodecnbError.exit_code`.
+"""
+from __future__ import annotations
+
+
+class CodecnbError(Exception):
+    """Base class: a problem the user can act on (bad input, missing tool, refused setting)."""
+
+    exit_code = 2
+
+
+class SourceError(CodecnbError):
+    """A source URI cannot be opened or read as video (missing, not a video, no frames...)."""
+
+
+class MetricError(CodecnbError):
+    """Inputs to a metric are inconsistent (shapes differ, too few RD points, no overlap)."""
+
+
+class CodecError(CodecnbError):
+    """A codec failed or broke its contract while encoding or decoding."""
+
+
+class ToolError(CodecnbError):
+    """An external tool (ffmpeg) is missing or failed."""
+
+
+class ConfigError(CodecnbError):
+    """A setting (CLI flag or environment variable) has an invalid value."""

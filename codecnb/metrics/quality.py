@@ -1,0 +1,133 @@
+"""The standard metric pass: PSNR of Y, U, V (and RGB) plus Wang SSIM of Y, per frame and per
+clip, computed on all cores.
+
+Frames are independent, so they are scored in parallel threads: OpenCV and NumPy release
+the GIL. Clip values follow :mod:`codecnb.metrics.psnr` (PSNR of the mean MSE) and
+:mod:`codecnb.metrics.ssim` (``ssim_y`` is the mean of the per-frame Wang SSIMs).
+"""
+from __future__ import annotations
+
+import functools
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+from codecnb.metrics.color import Planes, rgb_to_yuv420
+from codecnb.metrics.psnr import average_psnr, clip_psnr, mse, psnr_from_mse
+from codecnb.metrics.ssim import ssim_wang
+
+
+@functools.lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="codecnb-metric")
+
+
+def parallel_map(fn, *iterables) -> list:
+    """``list(map(fn, ...))`` on the shared metric thread pool (one thread per core)."""
+    return list(_pool().map(fn, *iterables))
+
+
+@dataclass(frozen=True)
+class FrameScores:
+    """Scores of one decoded frame against its reference (MSE on 8-bit samples)."""
+
+    mse_y: float
+    mse_u: float
+    mse_v: float
+    ssim_y: float
+    mse_rgb: float = float("nan")
+
+
+def plane_scores(ref: Planes, dis: Planes) -> FrameScores:
+    """MSE of each 4:2:0 plane and Wang SSIM of Y for one frame."""
+    return FrameScores(mse(ref.y, dis.y), mse(ref.u, dis.u), mse(ref.v, dis.v),
+                       ssim_wang(ref.y, dis.y))
+
+
+def score_planes(refs: Sequence[Planes], diss: Sequence[Planes]) -> list[FrameScores]:
+    """:func:`plane_scores` of many frames, in parallel."""
+    return parallel_map(plane_scores, refs, diss)
+
+
+def to_planes(frames: np.ndarray) -> list[Planes]:
+    """Convert RGB frames (T, H, W, 3) to 4:2:0 planes, in parallel."""
+    return parallel_map(rgb_to_yuv420, list(frames))
+
+
+def score_rgb(ref_planes: Sequence[Planes], ref_rgb: np.ndarray, dis_rgb: np.ndarray,
+              ) -> tuple[list[FrameScores], list[Planes]]:
+    """Score decoded RGB frames against reference frames whose planes are already known.
+
+    Returns the per-frame scores and the decoded frames' planes (for VMAF).
+    """
+    def one(i: int) -> tuple[FrameScores, Planes]:
+        dis = rgb_to_yuv420(dis_rgb[i])
+        s = plane_scores(ref_planes[i], dis)
+        return FrameScores(s.mse_y, s.mse_u, s.mse_v, s.ssim_y, mse(ref_rgb[i], dis_rgb[i])), dis
+    pairs = parallel_map(one, range(len(dis_rgb)))
+    return [p[0] for p in pairs], [p[1] for p in pairs]
+
+
+@dataclass
+class ClipQuality:
+    """Quality of a decoded clip against its reference.
+
+    Attributes
+    ----------
+    psnr_y, psnr_u, psnr_v : float
+        dB, PSNR of the clip-mean MSE per plane (ffmpeg's convention); ``inf`` if identical.
+    psnr_avg : float
+        dB, ffmpeg's ``average``: 4:1:1-weighted MSE of the planes.
+    psnr_rgb : float
+        dB, PSNR of the clip-mean MSE over R, G and B samples.
+    ssim_y : float
+        Mean over frames of the Wang SSIM of Y.
+    vmaf : float or None
+        Mean libvmaf score when requested.
+    frames : int
+        Number of frames scored.
+    per_frame : dict of str to list of float
+        ``psnr_y``, ``psnr_u``, ``psnr_v``, ``ssim_y`` (and ``vmaf``) for every frame.
+    """
+
+    psnr_y: float
+    psnr_u: float
+    psnr_v: float
+    psnr_avg: float
+    psnr_rgb: float
+    ssim_y: float
+    frames: int
+    vmaf: float | None = None
+    per_frame: dict[str, list[float]] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class QualityAccumulator:
+    """Gathers per-frame scores segment by segment and gives the clip's :class:`ClipQuality`."""
+
+    def __init__(self) -> None:
+        self.scores: list[FrameScores] = []
+
+    def add(self, scores: Sequence[FrameScores]) -> None:
+        self.scores.extend(scores)
+
+    def result(self, vmaf: tuple[float, list[float]] | None = None) -> ClipQuality:
+        if not self.scores:
+            raise ValueError("no frame was scored")
+        col = {k: [getattr(s, k) for s in self.scores]
+               for k in ("mse_y", "mse_u", "mse_v", "mse_rgb", "ssim_y")}
+        my, mu, mv = (float(np.mean(col[k])) for k in ("mse_y", "mse_u", "mse_v"))
+        per_frame = {f"psnr_{p}": [psnr_from_mse(m) for m in col[f"mse_{p}"]] for p in "yuv"}
+        per_frame["ssim_y"] = col["ssim_y"]
+        if vmaf is not None:
+            per_frame["vmaf"] = list(vmaf[1])
+        return ClipQuality(
+            psnr_y=psnr_from_mse(my), psnr_u=psnr_from_mse(mu), psnr_v=psnr_from_mse(mv),
+            psnr_avg=average_psnr(my, mu, mv), psnr_rgb=clip_psnr(col["mse_rgb"]),
+            ssim_y=float(np.mean(col["ssim_y"])), frames=len(self.scores),
+            vmaf=None if vmaf is None else vmaf[0], per_frame=per_frame)
