@@ -22,12 +22,20 @@ def _positive_int(text: str) -> int:
 @dataclass(frozen=True)
 class Setting:
     env: str
-    default: Any
+    default: Any  # a value, or a function that computes it
     parse: Callable[[str], Any]
     help: str
 
 
+def _default_cache_dir() -> str:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "codecnb")
+
+
 SETTINGS: dict[str, Setting] = {
+    "cache_dir": Setting("CODECNB_CACHE_DIR", _default_cache_dir, str,
+                         "cache folder for S3 sources and baseline results "
+                         "(default $XDG_CACHE_HOME/codecnb or ~/.cache/codecnb)"),
     "source": Setting("CODECNB_SOURCE", "sample:bigbuckbunny", str,
                       "source URI: a path, sample:NAME, synthetic:KIND or s3://bucket/key"),
     "frames": Setting("CODECNB_FRAMES", None, _positive_int,
@@ -51,7 +59,7 @@ def resolve(name: str, cli_value: Any = None) -> Any:
         return cli_value
     text = os.environ.get(s.env)
     if text is None or text == "":
-        return s.default
+        return s.default() if callable(s.default) else s.default
     try:
         return s.parse(text)
     except ValueError as exc:
@@ -75,4 +83,5 @@ def cli_type(name: str) -> Callable[[str], Any]:
 def cli_help(name: str) -> str:
     """Help text of setting ``name``, with its environment variable and default."""
     s = SETTINGS[name]
-    return f"{s.help} [env {s.env}; default {s.default}]"
+    default = s.default() if callable(s.default) else s.default
+    return f"{s.help} [env {s.env}; default {default}]"

@@ -31,3 +31,9 @@ class ToolError(CodecnbError):
 
 class ConfigError(CodecnbError):
     """A setting (CLI flag or environment variable) has an invalid value."""
+
+
+class SandboxError(CodecnbError):
+    """The sandbox itself could not be built (not a failure of the candidate)."""
+
+    exit_code = 3

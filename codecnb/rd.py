@@ -91,9 +91,13 @@ class RDCurve:
         return {"codec": self.codec, "knob": self.knob,
                 "points": [p.to_dict(per_frame) for p in self.points]}
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "RDCurve":
+        return cls(d["codec"], d["knob"], [RDPoint(**p) for p in d["points"]])
 
-class _Track:
-    """Running totals of one (codec, quality) pair."""
+
+class Track:
+    """Running totals of one (codec, quality) pair while a source is measured."""
 
     def __init__(self, source: Source, vmaf: bool):
         self.bytes = 0
@@ -149,7 +153,7 @@ def measure(codecs: Mapping[str, Codec], qualities: Mapping[str, Sequence[int]],
     CodecError
         A codec failed or returned frames that break the contract.
     """
-    tracks = {(name, q): _Track(source, vmaf) for name in codecs for q in qualities[name]}
+    tracks = {(name, q): Track(source, vmaf) for name in codecs for q in qualities[name]}
     try:
         for segment in source.segments(segment_frames):
             ref_planes = to_planes(segment)

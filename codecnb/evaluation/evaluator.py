@@ -1,0 +1,227 @@
+"""Evaluate a candidate program: static checks, sandboxed encode/decode over segments and
+qualities, metrics, BD-rates against the baselines on the same frames.
+
+One encoder process serves every quality; each quality has its own fresh decoder process,
+so a decoder can only ever see bitstreams of its own quality. Only one of them runs at a
+time (the others are stopped). Any failure ends the evaluation with a classified
+:class:`~codecnb.sandbox.failures.Failure`; the processes are always killed and reaped.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Callable, Sequence
+
+from codecnb import config
+from codecnb.baselines import SWEEPS, baseline_codecs
+from codecnb.codecs.base import program_hash
+from codecnb.errors import MetricError
+from codecnb.evaluation.baseline_cache import BaselineCache
+from codecnb.evaluation.result import EvaluationResult
+from codecnb.metrics.bdrate import bd_psnr, bd_rate
+from codecnb.metrics.quality import score_rgb, to_planes
+from codecnb.rd import RDCurve, Track, measure
+from codecnb.sandbox.failures import CandidateFailed, Failure
+from codecnb.sandbox.isolation import IsolationPlan, default_hidden, probe
+from codecnb.sandbox.limits import Limits
+from codecnb.sandbox.policy import ImportPolicy, static_check
+from codecnb.sandbox.process import SandboxProcess
+from codecnb.sources import DEFAULT_SEGMENT_FRAMES, DEFAULT_SOURCE, Source, open_source
+from codecnb.sources.identity import source_identity
+
+log = logging.getLogger(__name__)
+
+#: Bump when anything that changes measured numbers changes; results of different versions
+#: are never compared (baseline caches are keyed by it too).
+EVALUATOR_VERSION = "1"
+DEFAULT_QUALITIES = (25, 50, 75, 90)
+DEFAULT_BASELINES = ("jpeg", "x264")
+
+
+def _baselines(source: Source, names: Sequence[str], segment_frames: int,
+               cache: BaselineCache | None) -> tuple[dict[str, RDCurve], bool]:
+    def compute() -> dict[str, RDCurve]:
+        fresh = open_source(source.info.uri, start=source.window.start,
+                            frames=source.window.frames, resize=source.window.resize)
+        codecs = baseline_codecs(source.info.fps, list(names))
+        return measure(codecs, {n: SWEEPS[n] for n in names}, fresh,
+                       segment_frames=segment_frames)
+    if cache is None:
+        return compute(), False
+    key = {"source": source_identity(source), "segment_frames": segment_frames,
+           "baselines": {n: SWEEPS[n] for n in names}, "evaluator": EVALUATOR_VERSION}
+    return cache.get_or_compute(key, compute)
+
+
+def _bd(baselines: dict[str, RDCurve], curve: RDCurve, fn) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for name, base in baselines.items():
+        try:
+            out[name] = fn(base.pairs(), curve.pairs())
+        except MetricError as exc:
+            log.info("%s against %s undefined: %s", fn.__name__, name, exc)
+            out[name] = None
+    return out
+
+
+class _Run:
+    """The processes and running totals of one evaluation."""
+
+    def __init__(self, program: str, qualities: Sequence[int], source: Source,
+                 segment_frames: int, plan: IsolationPlan, limits: Limits,
+                 policy: ImportPolicy, hide: list[Path]):
+        i = source.info
+        self.raw = segment_frames * i.height * i.width * 3
+        self.max_bits = limits.max_bitstream(self.raw)
+        common = dict(plan=plan, limits=limits, policy=policy, hide=hide)
+        self.procs: list[SandboxProcess] = []
+        self.encoder = self._spawn("encode", program, self.raw, self.max_bits, common)
+        self.decoders = {q: self._spawn("decode", program, self.max_bits, self.raw, common)
+                         for q in qualities}
+        self.tracks = {q: Track(source, vmaf=False) for q in qualities}
+
+    def _spawn(self, role, program, in_size, out_size, common) -> SandboxProcess:
+        p = SandboxProcess(role, program, in_size=in_size, out_size=out_size, **common)
+        self.procs.append(p)
+        return p
+
+    def close(self) -> None:
+        for p in self.procs:
+            p.close()
+
+
+def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
+             qualities: Sequence[int] = DEFAULT_QUALITIES, frames: int | None = None,
+             start: int | None = None, resize: tuple[int, int] | None = None,
+             segment_frames: int = DEFAULT_SEGMENT_FRAMES, limits: Limits = Limits(),
+             policy: ImportPolicy = ImportPolicy(), baselines: Sequence[str] = DEFAULT_BASELINES,
+             baseline_cache: BaselineCache | None | bool = True,
+             isolation: IsolationPlan | None = None,
+             progress: Callable[[int], None] | None = None) -> EvaluationResult:
+    """Evaluate a candidate codec program on a source, in the sandbox.
+
+    Parameters
+    ----------
+    program : str or Path
+        The program's text, or a path to it.
+    source : str or Source
+        Source URI (see :func:`codecnb.sources.open_source`) or an opened source.
+    qualities : sequence of int
+        Quality values 0..100 passed to ``encode``; one RD point each.
+    frames, start, resize
+        The source window.
+    segment_frames : int
+        Frames per ``encode`` call.
+    limits : Limits
+        Memory, CPU, file size, timeouts, largest bitstream.
+    policy : ImportPolicy
+        What the program may import.
+    baselines : sequence of str
+        Baselines to compute BD-rates against (measured once per source and cached).
+    baseline_cache : BaselineCache, True or None
+        True: the default cache under the cache folder; None/False: no caching.
+    isolation : IsolationPlan, optional
+        Override the probed OS layers (for tests of the deeper layers).
+    progress : callable, optional
+        Called with the number of frames of each (segment, quality) done.
+
+    Returns
+    -------
+    EvaluationResult
+        ``status`` "ok" with points and BD-rates, or "failed" with a classified failure.
+        User errors in the inputs (bad source, unreadable program file) raise
+        :class:`~codecnb.errors.CodecnbError` instead.
+    """
+    t_start = time.perf_counter()
+    text = Path(program).read_text() if isinstance(program, Path) else program
+    src = source if isinstance(source, Source) else open_source(
+        source, start=start, frames=frames, resize=resize)
+    plan = isolation or probe()
+    qualities = [int(q) for q in qualities]
+    hide = default_hidden([p for p in [getattr(src, "path", None),
+                                       Path(config.resolve("cache_dir"))] if p is not None])
+    cache = (BaselineCache(Path(config.resolve("cache_dir")) / "baselines")
+             if baseline_cache is True else baseline_cache or None)
+    timings = {"candidate": 0.0, "metrics": 0.0, "source": 0.0}
+
+    def result(status: str, failure: Failure | None, points, bases, frames_done: int):
+        curve = RDCurve("candidate", "quality", points)
+        timings["total"] = time.perf_counter() - t_start
+        timings["overhead"] = timings["total"] - sum(
+            timings[k] for k in ("candidate", "metrics", "source", "baselines"))
+        return EvaluationResult(
+            status=status, failure=failure, points=points,
+            bd_rate=_bd(bases, curve, bd_rate) if points else {},
+            bd_psnr=_bd(bases, curve, bd_psnr) if points else {},
+            baselines=bases, isolation=plan.layers(), evaluator_version=EVALUATOR_VERSION,
+            program_sha256=program_hash(text),
+            source={**src.info.to_dict(), "frames": frames_done,
+                    "identity": source_identity(src)},
+            qualities=qualities, timings=timings, limits=limits.to_dict())
+
+    t0 = time.perf_counter()
+    bases, cached = _baselines(src, baselines, segment_frames, cache)
+    timings["baselines"] = time.perf_counter() - t0
+    log.info("baselines %s (%s)", ", ".join(bases), "cached" if cached else "computed")
+    failure = static_check(text, policy)
+    if failure:
+        failure = Failure(failure.kind, failure.message, "static", failure.line, failure.code)
+        return result("failed", failure, [], bases, 0)
+    run = _Run(text, qualities, src, segment_frames, plan, limits, policy, hide)
+    frames_done = 0
+    try:
+        deadline = time.monotonic() + limits.evaluation_timeout_s
+        startup = min(deadline, time.monotonic() + limits.startup_timeout_s)
+        for p in run.procs:
+            p.wait_ready(startup)
+            p.freeze()
+        t_src = time.perf_counter()
+        for segment in src.segments(segment_frames):
+            timings["source"] += time.perf_counter() - t_src
+            t_m = time.perf_counter()
+            ref_planes = to_planes(segment)
+            timings["metrics"] += time.perf_counter() - t_m
+            run.encoder.inp[:segment.nbytes] = memoryview(segment).cast("B")
+            lengths = {}
+            run.encoder.thaw()
+            for q in qualities:
+                seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
+                n, secs = run.encoder.encode(segment.shape, q, seg_deadline)
+                run.tracks[q].encode_s += secs
+                timings["candidate"] += secs
+                run.decoders[q].inp[:n] = run.encoder.out[:n]
+                lengths[q] = n
+            run.encoder.freeze()
+            for q in qualities:
+                dec = run.decoders[q]
+                dec.thaw()
+                seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
+                decoded, secs = dec.decode(lengths[q], seg_deadline)
+                dec.freeze()
+                if decoded.shape != segment.shape:
+                    raise CandidateFailed(Failure(
+                        "output", f"decode returned shape {decoded.shape}, expected "
+                        f"{segment.shape} (frames, height, width, 3) at quality {q}",
+                        stage="decode", detail={"quality": q}))
+                track = run.tracks[q]
+                track.decode_s += secs
+                track.bytes += lengths[q]
+                timings["candidate"] += secs
+                t_m = time.perf_counter()
+                scores, _ = score_rgb(ref_planes, segment, decoded)
+                del decoded
+                track.quality.add(scores)
+                timings["metrics"] += time.perf_counter() - t_m
+                if progress:
+                    progress(len(segment))
+            frames_done += len(segment)
+            t_src = time.perf_counter()
+        points = [run.tracks[q].point(q, src) for q in qualities]
+        return result("ok", None, points, bases, frames_done)
+    except CandidateFailed as exc:
+        log.info("candidate failed: %s", exc.failure.message)
+        return result("failed", exc.failure, [], bases, frames_done)
+    finally:
+        run.close()
+

@@ -1,0 +1,29 @@
+"""A stable identity for the content behind a source URI, for cache keys and provenance."""
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from codecnb.sources.base import Source
+
+
+def source_identity(source: Source) -> str:
+    """Identity of the frames a source delivers: the file (real path, size, modification
+    time) or the generator's URI, plus the window. Equal identities mean equal frames."""
+    path: Path | None = getattr(source, "path", None)
+    if path is not None:
+        st = path.stat()
+        what = f"file:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    else:
+        what = f"generated:{source.info.uri}"
+    window = getattr(source, "window", None)
+    return f"{what}|{window}|{source.info.width}x{source.info.height}"
+
+
+def content_sha256(path: Path, chunk: int = 1 << 22) -> str:
+    """SHA-256 of a file's bytes, hex (reads the whole file)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+    return h.hexdigest()
