@@ -10,10 +10,10 @@ import logging
 import sys
 
 from codecnb import __version__
-from codecnb.cli import baselines
+from codecnb.cli import baselines, eval as eval_cmd
 from codecnb.errors import CodecnbError
 
-COMMANDS = [baselines]
+COMMANDS = [baselines, eval_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

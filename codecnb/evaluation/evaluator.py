@@ -47,6 +47,8 @@ def _baselines(source: Source, names: Sequence[str], segment_frames: int,
         codecs = baseline_codecs(source.info.fps, list(names))
         return measure(codecs, {n: SWEEPS[n] for n in names}, fresh,
                        segment_frames=segment_frames)
+    if not names:
+        return {}, False
     if cache is None:
         return compute(), False
     key = {"source": source_identity(source), "segment_frames": segment_frames,

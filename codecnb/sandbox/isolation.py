@@ -4,9 +4,10 @@ With Linux namespaces (root, or unprivileged user namespaces), every candidate p
 
 * new network, PID, mount, IPC and UTS namespaces (no network at all, not even loopback;
   no other process visible; no System V / POSIX IPC shared with anyone);
-* a private tmpfs with an empty working directory, gone when the process ends;
-* ``/root``, ``/home``, the source's folder, the codecnb package and the source cache
-  hidden under empty tmpfs mounts, with only the Python installation bound back;
+* a private tmpfs on ``/tmp`` holding an empty working directory, gone when the process
+  ends (the host's ``/tmp`` is not visible);
+* ``/root``, ``/home``, ``/etc/shadow``, the source's folder, the codecnb package and the
+  source cache hidden under empty mounts, with only the Python installation bound back;
 * every other mount remounted read-only, then every capability dropped and
   ``no_new_privs`` set, so nothing can be remounted, written or escalated;
 * when the Python installation is readable by ``nobody``, the unprivileged uid 65534.
@@ -34,6 +35,8 @@ CHILD = Path(__file__).with_name("child.py")
 NOBODY = 65534
 #: Exit status of the namespace set-up script when the sandbox itself could not be built.
 SETUP_FAILED = 97
+#: The candidate's private working directory inside the namespaces.
+WORKDIR = "/tmp/work"
 #: Environment of a candidate: nothing else from the caller's environment passes.
 ENV_ALLOWLIST_VALUES = {
     "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
@@ -112,46 +115,50 @@ def mount_script(plan: IsolationPlan, hide: list[Path], keep: list[Path], tmpfs_
                  command: list[str]) -> str:
     """The shell script that PID 1 of the new namespaces runs before the candidate.
 
-    It stays PID 1 (the candidate is its child), so a signal that kills the candidate shows
-    as exit status 128+N.
+    Order matters: kept paths (the Python installation) that lie under a covered folder are
+    first bound to a staging tmpfs on /mnt; then ``/tmp`` gets a private tmpfs and the hidden
+    folders get empty ones; the kept paths are moved back; hidden paths inside kept ones are
+    covered last; finally every other mount is remounted read-only. Set-up failures exit
+    with :data:`SETUP_FAILED`. The script stays PID 1 (the candidate is its child), so a
+    signal that kills the candidate shows as exit status 128+N.
     """
     q = shlex.quote
-    lines = ["mount --make-rprivate /",
-             f"{{ mount -t tmpfs -o size={tmpfs_bytes},mode=0755 codecnb /tmp/.codecnb 2>/dev/null"
-             f" || {{ mkdir -p /tmp/.codecnb && "
-             f"mount -t tmpfs -o size={tmpfs_bytes},mode=0755 codecnb /tmp/.codecnb; }}; }}"]
+    tmp = Path("/tmp")
     hidden = [h for h in hide if h.is_dir() or h.is_file()]
-    # Hides that contain a kept path go first; the kept paths are moved back on top of them;
-    # hides inside kept paths (the codecnb package in site-packages) come last. A hide that
-    # lies under another hide and under no kept path is already covered.
-    outer = [h for h in hidden if any(k == h or h in k.parents for k in keep)]
-    moved = [(i, k) for i, k in enumerate(keep) if any(h in k.parents for h in outer)]
-    inner = [h for h in hidden if h not in outer
-             and (not any(o in h.parents for o in hidden) or any(k in h.parents for _, k in moved))]
-    for i, k in moved:
-        lines += [f"mkdir -p /tmp/.codecnb/keep/{i}",
-                  f"mount --bind {q(str(k))} /tmp/.codecnb/keep/{i}"]
+    covered = [tmp] + hidden
+
+    def under(p: Path, roots: list[Path]) -> bool:
+        return any(r == p or r in p.parents for r in roots)
+
+    moved = [(i, k) for i, k in enumerate(keep) if under(k, covered)]
+    outer = [h for h in hidden if any(h == k or h in k.parents for _, k in moved)]
+    inner = [h for h in hidden if h not in outer and (
+        not any(o in h.parents for o in covered) or under(h, [k for _, k in moved]))]
 
     def cover(h: Path) -> str:
         if h.is_dir():
             return f"mount -t tmpfs -o size=4k,mode=0755 hidden {q(str(h))}"
         return f"mount --bind /dev/null {q(str(h))}"
 
+    lines = ["mount --make-rprivate /", "mount -t tmpfs -o size=1m stage /mnt"]
+    for i, k in moved:
+        lines += [f"mkdir -p /mnt/{i}", f"mount --bind {q(str(k))} /mnt/{i}"]
+    lines.append(f"mount -t tmpfs -o size={tmpfs_bytes},mode=0755 codecnb /tmp")
     lines += [cover(h) for h in outer]
     for i, k in moved:
-        lines += [f"mkdir -p {q(str(k))}", f"mount --move /tmp/.codecnb/keep/{i} {q(str(k))}"]
+        lines += [f"mkdir -p {q(str(k))}", f"mount --move /mnt/{i} {q(str(k))}"]
     lines += [cover(h) for h in inner]
+    lines += ["umount /mnt", "mkdir -m 0700 /tmp/work"]
+    if plan.drop_uid:
+        lines.append(f"chown {NOBODY}:{NOBODY} /tmp/work")
     lines = [f"{line} || exit {SETUP_FAILED}" for line in lines]
     lines += ["for mp in $(awk '{print $5}' /proc/self/mountinfo); do",
-              "  case \"$mp\" in /tmp/.codecnb|/proc|/proc/*) ;; "
-              "*) mount -o remount,bind,ro \"$mp\" 2>/dev/null || true;; esac", "done",
-              f"mkdir -m 0700 /tmp/.codecnb/work || exit {SETUP_FAILED}"]
+              "  case \"$mp\" in /tmp|/proc|/proc/*) ;; "
+              "*) mount -o remount,bind,ro \"$mp\" 2>/dev/null || true;; esac", "done"]
     setpriv = ["setpriv", "--bounding-set=-all", "--inh-caps=-all", "--no-new-privs"]
     if plan.drop_uid:
-        lines.append(f"chown {NOBODY}:{NOBODY} /tmp/.codecnb/work || exit {SETUP_FAILED}")
         setpriv += [f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups"]
-    lines += ["cd /tmp/.codecnb/work",
-              " ".join(q(c) for c in setpriv + command), "exit $?"]
+    lines += ["cd /tmp/work", " ".join(q(c) for c in setpriv + command), "exit $?"]
     return "\n".join(lines)
 
 
@@ -173,7 +180,8 @@ def default_hidden(extra: list[Path]) -> list[Path]:
     """
     import codecnb
     roots = python_roots()
-    out = [Path("/root"), Path("/home"), Path(codecnb.__file__).resolve().parent]
+    out = [Path("/root"), Path("/home"), Path("/etc/shadow"), Path("/etc/gshadow"),
+           Path(codecnb.__file__).resolve().parent]
     for p in (e.resolve() for e in extra if e.exists()):
         if p.is_file() and not any(p.parent == r or p.parent in r.parents for r in roots):
             p = p.parent
@@ -192,7 +200,7 @@ def probe(audit: bool = True) -> IsolationPlan:
     for userns in ([False] if root else [True]):
         plan = IsolationPlan(True, userns, drop, audit)
         cmd = wrap(plan, [sys.executable, "-I", "-c",
-                          "import numpy, os; open('/tmp/.codecnb/work/x', 'w').close()"],
+                          "import numpy, os; open('/tmp/work/x', 'w').close()"],
                    default_hidden([]), 1 << 20)
         try:
             res = subprocess.run(cmd, capture_output=True, timeout=30, env=ENV_ALLOWLIST_VALUES)

@@ -30,8 +30,8 @@ import numpy as np
 
 from codecnb.errors import SandboxError
 from codecnb.sandbox.failures import CandidateFailed, Failure
-from codecnb.sandbox.isolation import (CHILD, ENV_ALLOWLIST_VALUES, SETUP_FAILED, IsolationPlan,
-                                       python_roots, wrap)
+from codecnb.sandbox.isolation import (CHILD, ENV_ALLOWLIST_VALUES, SETUP_FAILED, WORKDIR,
+                                       IsolationPlan, python_roots, wrap)
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import REFUSED, ImportPolicy
 from codecnb.sandbox.reaper import kill_tree
@@ -79,7 +79,7 @@ class SandboxProcess:
         env[self.marker.split("=")[0]] = self.marker.split("=")[1]
         command = [sys.executable, "-I", "-B", str(CHILD)]
         if plan.namespaces:
-            env["HOME"] = env["TMPDIR"] = "/tmp/.codecnb/work"
+            env["HOME"] = env["TMPDIR"] = WORKDIR
             cwd = None
         else:
             self._workdir = cwd = tempfile.mkdtemp(prefix="codecnb-sandbox-")
