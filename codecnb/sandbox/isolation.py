@@ -130,10 +130,15 @@ def mount_script(plan: IsolationPlan, hide: list[Path], keep: list[Path], tmpfs_
     def under(p: Path, roots: list[Path]) -> bool:
         return any(r == p or r in p.parents for r in roots)
 
+    keep = [k for k in keep if not any(o in k.parents for o in keep)]  # outermost only
     moved = [(i, k) for i, k in enumerate(keep) if under(k, covered)]
-    outer = [h for h in hidden if any(h == k or h in k.parents for _, k in moved)]
-    inner = [h for h in hidden if h not in outer and (
-        not any(o in h.parents for o in covered) or under(h, [k for _, k in moved]))]
+    moved_paths = [k for _, k in moved]
+    # A hide under another covered path is already hidden, unless a kept path re-exposed
+    # its surroundings (then it is covered again after the kept paths are back).
+    needed = [h for h in hidden
+              if not any(c in h.parents for c in covered) or under(h, moved_paths)]
+    outer = [h for h in needed if any(h == k or h in k.parents for k in moved_paths)]
+    inner = [h for h in needed if h not in outer]
 
     def cover(h: Path) -> str:
         if h.is_dir():
