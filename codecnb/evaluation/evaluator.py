@@ -26,7 +26,7 @@ from codecnb.sandbox.failures import CandidateFailed, Failure
 from codecnb.sandbox.isolation import IsolationPlan, default_hidden, probe
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy, static_check
-from codecnb.sandbox.process import SandboxProcess
+from codecnb.sandbox.process import SandboxProcess, copy_bytes
 from codecnb.sources import DEFAULT_SEGMENT_FRAMES, DEFAULT_SOURCE, Source, open_source
 from codecnb.sources.identity import source_identity
 
@@ -184,7 +184,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             t_m = time.perf_counter()
             ref_planes = to_planes(segment)
             timings["metrics"] += time.perf_counter() - t_m
-            run.encoder.inp[:segment.nbytes] = memoryview(segment).cast("B")
+            copy_bytes(memoryview(segment).cast("B"), run.encoder.inp, segment.nbytes)
             lengths = {}
             run.encoder.thaw()
             for q in qualities:
@@ -192,20 +192,15 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 n, secs = run.encoder.encode(segment.shape, q, seg_deadline)
                 run.tracks[q].encode_s += secs
                 timings["candidate"] += secs
-                run.decoders[q].inp[:n] = run.encoder.out[:n]
+                copy_bytes(run.encoder.out, run.decoders[q].inp, n)
                 lengths[q] = n
             run.encoder.freeze()
             for q in qualities:
                 dec = run.decoders[q]
                 dec.thaw()
                 seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
-                decoded, secs = dec.decode(lengths[q], seg_deadline)
+                decoded, secs = dec.decode(lengths[q], segment.shape, seg_deadline)
                 dec.freeze()
-                if decoded.shape != segment.shape:
-                    raise CandidateFailed(Failure(
-                        "output", f"decode returned shape {decoded.shape}, expected "
-                        f"{segment.shape} (frames, height, width, 3) at quality {q}",
-                        stage="decode", detail={"quality": q}))
                 track = run.tracks[q]
                 track.decode_s += secs
                 track.bytes += lengths[q]

@@ -42,6 +42,8 @@ ENV_ALLOWLIST_VALUES = {
     "PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
     "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
     "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+    # large bitstreams and frames: transparent huge pages make their page faults cheap
+    "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
 }
 _NS_FLAGS = ["--net", "--pid", "--mount", "--ipc", "--uts", "--fork",
              "--kill-child=SIGKILL", "--mount-proc"]

@@ -188,12 +188,21 @@ class SandboxProcess:
         r = self.check(self.receive(deadline, "encode"), "encode", quality=int(quality))
         return int(r["nbytes"]), float(r["seconds"])
 
-    def decode(self, nbytes: int, deadline: float) -> tuple[np.ndarray, float]:
-        """Decode the first ``nbytes`` of :attr:`inp`; returns (frames view, seconds)."""
+    def decode(self, nbytes: int, expected: tuple[int, ...], deadline: float,
+               ) -> tuple[np.ndarray, float]:
+        """Decode the first ``nbytes`` of :attr:`inp` into frames of shape ``expected``.
+
+        Returns a read-only view of the output mapping (drop it before :meth:`close`) and
+        the seconds the program spent.
+        """
         self._send({"op": "decode", "nbytes": int(nbytes)})
         r = self.check(self.receive(deadline, "decode"), "decode")
         shape = tuple(r["shape"])
-        count = int(np.prod(shape)) if shape else 0
+        if shape != tuple(expected):
+            raise CandidateFailed(Failure(
+                "output", f"decode returned shape {shape}, expected {tuple(expected)} "
+                f"(frames, height, width, 3)", stage="decode", detail={"shape": list(shape)}))
+        count = int(np.prod(shape))
         return np.frombuffer(self.out, np.uint8, count).reshape(shape), float(r["seconds"])
 
     # -- scheduling and teardown --------------------------------------------------------
@@ -228,10 +237,18 @@ class SandboxProcess:
             except OSError:
                 pass
         self._stderr.close()
-        self.inp.close()
-        self.out.close()
+        for mapping in (self.inp, self.out):
+            try:
+                mapping.close()
+            except BufferError:  # a view is still referenced; unmapped when it is freed
+                log.debug("sandbox mapping still in use at close")
         os.close(self._in_fd)
         os.close(self._out_fd)
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
+
+
+def copy_bytes(src, dst: mmap.mmap, n: int) -> None:
+    """Copy the first ``n`` bytes of buffer ``src`` into mapping ``dst`` (no temporaries)."""
+    np.frombuffer(dst, np.uint8, n)[:] = np.frombuffer(src, np.uint8, n)

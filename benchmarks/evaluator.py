@@ -1,0 +1,72 @@
+"""The evaluator's own overhead, with an identity codec on 1920x1080 frames.
+
+Runs ``evaluate`` on ../shared/testdata/street_1080p.h264 (54 frames) with an identity codec
+(the bitstream is the raw frames), and again with the starter codec. The overhead is the
+evaluation's wall time minus the candidate's own encode/decode time, the metric pass, the
+source decoding and the baselines (cached): that is process start-up and teardown, moving
+frames and bitstreams between processes, and scheduling.
+
+Target: overhead <= 1 s per evaluation + 10 ms per 1920x1080 frame.
+
+    python benchmarks/evaluator.py [--frames N] [--qualities N]
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _clips import STREET  # noqa: E402
+
+from codecnb.codecs import builtin_program  # noqa: E402
+from codecnb.evaluation import evaluate  # noqa: E402
+
+IDENTITY = """
+import numpy as np
+def encode(frames, quality):
+    return np.array(frames.shape, np.int32).tobytes() + frames.tobytes()
+def decode(data):
+    shape = tuple(np.frombuffer(data[:16], np.int32))
+    return np.frombuffer(data, np.uint8, offset=16).reshape(shape)
+"""
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--frames", type=int, default=54)
+    ap.add_argument("--qualities", type=int, default=4)
+    args = ap.parse_args()
+    qualities = [25, 50, 75, 90][:args.qualities] if args.qualities <= 4 else list(
+        range(10, 100, 90 // args.qualities))[:args.qualities]
+    evaluate(IDENTITY, str(STREET), frames=args.frames, qualities=qualities)  # warm caches
+    rows = {}
+    for name, program in (("identity", IDENTITY), ("starter", builtin_program("starter"))):
+        res = evaluate(program, str(STREET), frames=args.frames, qualities=qualities)
+        assert res.ok, res.failure
+        rows[name] = res
+    n = rows["identity"].source["frames"]
+    t = rows["identity"].timings
+    budget = 1.0 + 0.010 * n
+    print(f"evaluation of {n} frames of 1920x1080 at {len(qualities)} qualities, "
+          f"layers: {len(rows['identity'].isolation)}")
+    print(f"{'program':<9} {'total s':>8} {'candidate s':>12} {'metrics s':>10} "
+          f"{'source s':>9} {'overhead s':>11}")
+    for name, res in rows.items():
+        tt = res.timings
+        print(f"{name:<9} {tt['total']:8.2f} {tt['candidate']:12.2f} {tt['metrics']:10.2f} "
+              f"{tt['source']:9.2f} {tt['overhead']:11.2f}")
+    per_frame = (t["overhead"] - 1.0) / n * 1000
+    print(f"identity overhead: {t['overhead']:.2f} s = 1 s + {per_frame:.1f} ms/frame "
+          f"({t['overhead'] / n / len(qualities) * 1000:.1f} ms per frame per quality); "
+          f"budget {budget:.2f} s (1 s + 10 ms/frame); ratio overhead/budget "
+          f"{t['overhead'] / budget:.2f}")
+    print(f"starter codec total time: {rows['starter'].timings['total']:.2f} s "
+          f"(identity total {t['total']:.2f} s)")
+    ok = t["overhead"] <= budget
+    print("target:", "met" if ok else "MISSED")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
