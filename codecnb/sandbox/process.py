@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -66,12 +67,9 @@ class SandboxProcess:
                  plan: IsolationPlan, limits: Limits, policy: ImportPolicy, hide: list[Path]):
         self.role, self.limits = role, limits
         self.marker = f"CODECNB_SANDBOX={secrets.token_hex(8)}"
-        self._in_fd = os.memfd_create(f"codecnb-{role}-in")
-        self._out_fd = os.memfd_create(f"codecnb-{role}-out")
-        os.ftruncate(self._in_fd, in_size)
-        os.ftruncate(self._out_fd, out_size)
-        self.inp = mmap.mmap(self._in_fd, in_size)
-        self.out = mmap.mmap(self._out_fd, out_size, prot=mmap.PROT_READ)
+        self._in_buf, self._out_buf = POOL.take(in_size), POOL.take(out_size)
+        self._in_fd, self.inp = self._in_buf.fd, self._in_buf.map
+        self._out_fd, self.out = self._out_buf.fd, self._out_buf.map
         child_in = os.open(f"/proc/self/fd/{self._in_fd}", os.O_RDONLY)  # read-only for it
         self._stderr = tempfile.TemporaryFile()
         self._workdir: str | None = None
@@ -92,6 +90,11 @@ class SandboxProcess:
         finally:
             os.close(child_in)
         self.pgid = self.proc.pid
+        # Touch every page of fresh buffers while the child starts up, so that page faults
+        # (expensive on VMs without huge pages for shared memory) stay off the hot path.
+        self._prefault = threading.Thread(
+            target=lambda: [b.prefault() for b in (self._in_buf, self._out_buf)], daemon=True)
+        self._prefault.start()
         self._send({"program": program, "role": role, "in_fd": child_in, "in_size": in_size,
                     "out_fd": self._out_fd, "out_size": out_size, "audit": plan.audit,
                     "allowed": sorted(a for a in (policy.allowed | policy.extra)
@@ -181,6 +184,7 @@ class SandboxProcess:
     # -- requests ---------------------------------------------------------------------
     def wait_ready(self, deadline: float) -> None:
         self.check(self.receive(deadline, "load"), "load")
+        self._prefault.join()
 
     def encode(self, shape: tuple[int, ...], quality: int, deadline: float) -> tuple[int, float]:
         """Encode the frames already in :attr:`inp`; returns (nbytes, seconds)."""
@@ -237,13 +241,10 @@ class SandboxProcess:
             except OSError:
                 pass
         self._stderr.close()
-        for mapping in (self.inp, self.out):
-            try:
-                mapping.close()
-            except BufferError:  # a view is still referenced; unmapped when it is freed
-                log.debug("sandbox mapping still in use at close")
-        os.close(self._in_fd)
-        os.close(self._out_fd)
+        self._prefault.join()
+        # The process is dead and reaped: no one else holds these descriptors any more.
+        POOL.give(self._in_buf)
+        POOL.give(self._out_buf)
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
 
@@ -252,3 +253,63 @@ class SandboxProcess:
 def copy_bytes(src, dst: mmap.mmap, n: int) -> None:
     """Copy the first ``n`` bytes of buffer ``src`` into mapping ``dst`` (no temporaries)."""
     np.frombuffer(dst, np.uint8, n)[:] = np.frombuffer(src, np.uint8, n)
+
+
+
+class SharedBuffer:
+    """A memfd and a read-write mapping of it in this process."""
+
+    def __init__(self, size: int):
+        self.size = size
+        self.fd = os.memfd_create("codecnb-buffer")
+        os.ftruncate(self.fd, size)
+        self.map = mmap.mmap(self.fd, size)
+        self.faulted = False
+
+    def prefault(self) -> None:
+        """Write one byte per page, so the pages exist before the hot loop."""
+        if not self.faulted:
+            np.frombuffer(self.map, np.uint8)[::mmap.PAGESIZE] = 0
+            self.faulted = True
+
+    def zero(self) -> None:
+        np.frombuffer(self.map, np.uint8)[:] = 0
+
+    def close(self) -> None:
+        try:
+            self.map.close()
+        except BufferError:  # a view is still referenced; unmapped when it is freed
+            log.debug("sandbox mapping still in use at close")
+        os.close(self.fd)
+
+
+class BufferPool:
+    """Shared buffers reused across evaluations in one process (a campaign worker).
+
+    Fresh shared memory costs a page fault per page; reusing it costs one memset. A buffer
+    is zeroed before it is reused, so no candidate ever sees another's frames or
+    bitstreams, and it is only returned once the process that held it is dead.
+    """
+
+    def __init__(self, max_bytes: int = 3 << 29):
+        self.max_bytes = max_bytes
+        self._idle: list[SharedBuffer] = []
+        self._lock = threading.Lock()
+
+    def take(self, size: int) -> SharedBuffer:
+        with self._lock:
+            for i, buf in enumerate(self._idle):
+                if buf.size == size:
+                    return self._idle.pop(i)
+        return SharedBuffer(size)
+
+    def give(self, buf: SharedBuffer) -> None:
+        buf.zero()
+        with self._lock:
+            self._idle.append(buf)
+            while sum(b.size for b in self._idle) > self.max_bytes:
+                self._idle.pop(0).close()
+
+
+#: The process-wide pool (1.5 GiB at most when idle).
+POOL = BufferPool()
