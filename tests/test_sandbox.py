@@ -460,3 +460,13 @@ def test_cli_eval_json_and_exit_codes(tmp_path):
     assert json.loads(proc.stdout)["failure"]["kind"] == "exception"
     proc = run_cli("eval", str(tmp_path / "missing.py"))
     assert proc.returncode == 2 and "missing.py" in proc.stderr
+
+
+def test_reused_buffers_hold_no_previous_frames():
+    """Pooled shared buffers are zeroed before reuse: no candidate sees another's data."""
+    from codecnb.sandbox.process import POOL
+    res = evaluate(LOSSLESS, SOURCE, qualities=[50], segment_frames=4, baselines=())
+    assert res.ok
+    assert POOL._idle, "buffers should be pooled after an evaluation"
+    for buf in POOL._idle:
+        assert not np.frombuffer(buf.map, np.uint8).any()
