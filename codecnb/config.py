@@ -32,10 +32,41 @@ def _default_cache_dir() -> str:
     return os.path.join(base, "codecnb")
 
 
+def _flag(text: str) -> bool:
+    if text.lower() in ("1", "true", "yes", "on"):
+        return True
+    if text.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("must be true or false")
+
+
+def _gigabytes(text: str) -> int:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("must be > 0")
+    return int(value * (1 << 30))
+
+
+def _seconds(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise ValueError("must be >= 0")
+    return value
+
+
 SETTINGS: dict[str, Setting] = {
     "cache_dir": Setting("CODECNB_CACHE_DIR", _default_cache_dir, str,
                          "cache folder for S3 sources and baseline results "
                          "(default $XDG_CACHE_HOME/codecnb or ~/.cache/codecnb)"),
+    "cache_max_bytes": Setting("CODECNB_CACHE_MAX_GB", 50 << 30, _gigabytes,
+                               "size cap of the S3 cache in GiB; least recently used entries "
+                               "are evicted"),
+    "cache_ttl_s": Setting("CODECNB_CACHE_TTL", 0.0, _seconds,
+                           "seconds to trust a validated cache entry without a HEAD request"),
+    "cache_strict": Setting("CODECNB_CACHE_STRICT", False, _flag,
+                            "refuse an unverifiable cached copy when S3 is unreachable"),
+    "s3_endpoint_url": Setting("CODECNB_S3_ENDPOINT_URL", None, str,
+                               "S3 endpoint (MinIO etc.); boto3 also honours AWS_ENDPOINT_URL"),
     "source": Setting("CODECNB_SOURCE", "sample:bigbuckbunny", str,
                       "source URI: a path, sample:NAME, synthetic:KIND or s3://bucket/key"),
     "frames": Setting("CODECNB_FRAMES", None, _positive_int,
@@ -45,9 +76,23 @@ SETTINGS: dict[str, Setting] = {
 }
 
 
+#: Values given as command-line flags for this process (see :func:`set_from_cli`).
+_CLI: dict[str, Any] = {}
+
+
+def set_from_cli(**values: Any) -> None:
+    """Record settings given as CLI flags (None means "not given"), so that code deep in the
+    library resolves them without threading arguments through every call."""
+    for name, value in values.items():
+        if name not in SETTINGS:
+            raise KeyError(name)
+        if value is not None:
+            _CLI[name] = value
+
+
 def resolve(name: str, cli_value: Any = None) -> Any:
-    """Value of setting ``name``: ``cli_value`` if given, else its environment variable,
-    else its default.
+    """Value of setting ``name``: ``cli_value`` (or a flag recorded by :func:`set_from_cli`)
+    if given, else its environment variable, else its default.
 
     Raises
     ------
@@ -57,6 +102,8 @@ def resolve(name: str, cli_value: Any = None) -> Any:
     s = SETTINGS[name]
     if cli_value is not None:
         return cli_value
+    if name in _CLI:
+        return _CLI[name]
     text = os.environ.get(s.env)
     if text is None or text == "":
         return s.default() if callable(s.default) else s.default

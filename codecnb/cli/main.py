@@ -10,10 +10,10 @@ import logging
 import sys
 
 from codecnb import __version__
-from codecnb.cli import baselines, eval as eval_cmd
+from codecnb.cli import baselines, cache, eval as eval_cmd
 from codecnb.errors import CodecnbError
 
-COMMANDS = [baselines, eval_cmd]
+COMMANDS = [baselines, eval_cmd, cache]
 
 
 def build_parser() -> argparse.ArgumentParser:

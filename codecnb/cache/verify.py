@@ -1,0 +1,80 @@
+"""Checking a downloaded file against what S3 says about the object.
+
+* size: always;
+* a single-part ETag (32 hex digits, no ``-``) is the MD5 of the content: always checked;
+* an S3 checksum of the whole object (``ChecksumSHA256``, ``ChecksumSHA1``,
+  ``ChecksumCRC32``), when the object has one and it is not a composite of parts: checked;
+* a multipart ETag (``md5-of-part-md5s-N``) is checked when the part size can be found
+  among the usual ones (8, 5, 16, 32, 64, 100 MiB); otherwise size and checksum decide.
+"""
+from __future__ import annotations
+
+import base64
+import hashlib
+import re
+import zlib
+from pathlib import Path
+
+_CHUNK = 1 << 22
+_PART_SIZES = [8 << 20, 5 << 20, 16 << 20, 32 << 20, 64 << 20, 100 << 20]
+
+
+def _read(path: Path):
+    with open(path, "rb") as f:
+        while block := f.read(_CHUNK):
+            yield block
+
+
+def _multipart_etag(path: Path, part_size: int, parts: int) -> str | None:
+    size = path.stat().st_size
+    if -(-size // part_size) != parts:
+        return None
+    digests = []
+    with open(path, "rb") as f:
+        for _ in range(parts):
+            h = hashlib.md5()
+            left = part_size
+            while left and (block := f.read(min(_CHUNK, left))):
+                h.update(block)
+                left -= len(block)
+            digests.append(h.digest())
+    return f"{hashlib.md5(b''.join(digests)).hexdigest()}-{parts}"
+
+
+def verify(path: Path, head: dict) -> str | None:
+    """None when ``path`` matches the object described by a HeadObject response, else the
+    reason it does not."""
+    size = path.stat().st_size
+    if size != head["ContentLength"]:
+        return f"size {size} != {head['ContentLength']}"
+    etag = head.get("ETag", "").strip('"')
+    checks = []
+    if re.fullmatch(r"[0-9a-f]{32}", etag):
+        checks.append(("md5", etag, hashlib.md5))
+    for field, fn in (("ChecksumSHA256", hashlib.sha256), ("ChecksumSHA1", hashlib.sha1)):
+        value = head.get(field)
+        if value and "-" not in value:
+            checks.append((field, value, fn))
+    crc = head.get("ChecksumCRC32")
+    if checks or (crc and "-" not in crc):
+        hashers = [(name, want, fn()) for name, want, fn in checks]
+        c32 = 0
+        for block in _read(path):
+            for _, _, h in hashers:
+                h.update(block)
+            if crc:
+                c32 = zlib.crc32(block, c32)
+        for name, want, h in hashers:
+            got = h.hexdigest() if name == "md5" else base64.b64encode(h.digest()).decode()
+            if got != want:
+                return f"{name} {got} != {want}"
+        if crc and "-" not in crc and base64.b64encode(c32.to_bytes(4, "big")).decode() != crc:
+            return "CRC32 mismatch"
+        return None
+    m = re.fullmatch(r"[0-9a-f]{32}-(\d+)", etag)
+    if m:
+        for part in _PART_SIZES:
+            got = _multipart_etag(path, part, int(m.group(1)))
+            if got == etag:
+                return None
+    return None  # size matched; nothing stronger is known about this object
