@@ -3,7 +3,10 @@
 * size: always;
 * a single-part ETag (32 hex digits, no ``-``) is the MD5 of the content: always checked;
 * an S3 checksum of the whole object (``ChecksumSHA256``, ``ChecksumSHA1``,
-  ``ChecksumCRC32``), when the object has one and it is not a composite of parts: checked;
+  ``ChecksumCRC32``): checked when it is known to cover the whole object, i.e.
+  ``ChecksumType`` is ``FULL_OBJECT`` or the object was a single PUT (single-part ETag);
+  a multipart object's checksum may be a composite of its parts (servers differ in how they
+  mark that), so it is not used then;
 * a multipart ETag (``md5-of-part-md5s-N``) is checked when the part size can be found
   among the usual ones (8, 5, 16, 32, 64, 100 MiB); otherwise size and checksum decide.
 """
@@ -48,14 +51,17 @@ def verify(path: Path, head: dict) -> str | None:
     if size != head["ContentLength"]:
         return f"size {size} != {head['ContentLength']}"
     etag = head.get("ETag", "").strip('"')
+    single_part = re.fullmatch(r"[0-9a-f]{32}", etag) is not None
+    whole = head.get("ChecksumType") == "FULL_OBJECT" or (
+        single_part and head.get("ChecksumType") in (None, "FULL_OBJECT"))
     checks = []
-    if re.fullmatch(r"[0-9a-f]{32}", etag):
+    if single_part:
         checks.append(("md5", etag, hashlib.md5))
     for field, fn in (("ChecksumSHA256", hashlib.sha256), ("ChecksumSHA1", hashlib.sha1)):
         value = head.get(field)
-        if value and "-" not in value:
+        if whole and value and "-" not in value:
             checks.append((field, value, fn))
-    crc = head.get("ChecksumCRC32")
+    crc = head.get("ChecksumCRC32") if whole else None
     if checks or (crc and "-" not in crc):
         hashers = [(name, want, fn()) for name, want, fn in checks]
         c32 = 0
