@@ -10,10 +10,10 @@ import logging
 import sys
 
 from codecnb import __version__
-from codecnb.cli import baselines, cache, eval as eval_cmd
+from codecnb.cli import baselines, cache, eval as eval_cmd, propose
 from codecnb.errors import CodecnbError
 
-COMMANDS = [baselines, eval_cmd, cache]
+COMMANDS = [baselines, eval_cmd, propose, cache]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -16,6 +16,7 @@ KINDS: dict[str, str] = {
               "frame count or non-finite values",
     "too_large": "the bitstream is larger than the limit (the raw size by default)",
     "isolation": "the program attempted an operation the sandbox refuses",
+    "generation": "the generator produced no program that passes the static checks",
 }
 
 

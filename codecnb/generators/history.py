@@ -1,0 +1,83 @@
+"""What generators learn from: earlier candidates, their RD results and failures."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from codecnb import jsonio
+from codecnb.evaluation.result import EvaluationResult
+from codecnb.generators.candidate import Candidate
+
+#: The objective: BD-rate against this baseline (lower is better).
+OBJECTIVE = "jpeg"
+
+
+@dataclass
+class HistoryEntry:
+    """One evaluated (or failed) candidate, reduced to what a generator needs."""
+
+    sha256: str
+    program: str
+    generator: str
+    parents: list[str]
+    status: str                      # "ok" or "failed"
+    bd_rate: dict[str, float | None] = field(default_factory=dict)
+    points: list[dict] = field(default_factory=list)   # quality, kbps, psnr_y, ssim_y
+    failure: dict | None = None                       # kind, message, stage, line, code
+    settings: dict = field(default_factory=dict)
+
+    @property
+    def score(self) -> float | None:
+        """BD-rate against the objective baseline, None if failed or undefined."""
+        return self.bd_rate.get(OBJECTIVE) if self.status == "ok" else None
+
+    @classmethod
+    def of(cls, cand: Candidate, result: EvaluationResult | None) -> "HistoryEntry":
+        if result is None:  # generation failed: nothing was evaluated
+            f = cand.failure
+            return cls(cand.sha256, cand.program, cand.generator, cand.parents, "failed",
+                       failure=f.to_dict() if f else None, settings=cand.settings)
+        points = [{"quality": p.quality, "kbps": round(p.kbps, 2), "psnr_y": p.psnr_y,
+                   "ssim_y": p.ssim_y} for p in result.points]
+        return cls(cand.sha256, cand.program, cand.generator, cand.parents, result.status,
+                   dict(result.bd_rate), points,
+                   result.failure.to_dict() if result.failure else None, cand.settings)
+
+
+@dataclass
+class History:
+    """Ordered entries, oldest first."""
+
+    entries: list[HistoryEntry] = field(default_factory=list)
+
+    def add(self, cand: Candidate, result: EvaluationResult | None) -> HistoryEntry:
+        entry = HistoryEntry.of(cand, result)
+        self.entries.append(entry)
+        return entry
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def best(self, k: int = 3) -> list[HistoryEntry]:
+        """The k best successful entries by BD-rate against the objective baseline."""
+        scored = [e for e in self.entries if e.score is not None]
+        unique = {e.sha256: e for e in scored}.values()
+        return sorted(unique, key=lambda e: e.score)[:k]
+
+    def recent_failures(self, k: int = 3) -> list[HistoryEntry]:
+        return [e for e in self.entries if e.status == "failed"][-k:]
+
+    def shas(self) -> set[str]:
+        return {e.sha256 for e in self.entries}
+
+    def save(self, path: Path) -> None:
+        Path(path).write_text(jsonio.dumps([asdict(e) for e in self.entries], indent=1))
+
+    @classmethod
+    def load(cls, path: Path) -> "History":
+        return cls([HistoryEntry(**e) for e in jsonio.loads(Path(path).read_text())])
+
+    @classmethod
+    def from_json(cls, text: str) -> "History":
+        return cls([HistoryEntry(**e) for e in json.loads(text)])
