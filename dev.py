@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The two commands of the quickstart, with their own set-up.
 
-    python3 dev.py run  [ARGS...]   run the main job (``codecnb`` on embedded defaults)
+    python3 dev.py run  [ARGS...]   run the main job (``codecnb run``: a short campaign)
     python3 dev.py test [ARGS...]   run the whole test suite (extra ARGS go to pytest)
 
 The first call creates ``.venv`` next to this file and installs the project into it with
@@ -82,7 +82,7 @@ def main(argv: list[str]) -> int:
     env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
     os.chdir(ROOT)
     if what == "run":
-        cmd = [str(VENV / "bin" / "codecnb"), *(rest or ["baselines"])]
+        cmd = [str(VENV / "bin" / "codecnb"), *(rest or ["run"])]
     else:
         ensure_system_packages()
         cmd = [str(PY), "-m", "pytest", *rest]

@@ -67,6 +67,10 @@ SETTINGS: dict[str, Setting] = {
                             "refuse an unverifiable cached copy when S3 is unreachable"),
     "s3_endpoint_url": Setting("CODECNB_S3_ENDPOINT_URL", None, str,
                                "S3 endpoint (MinIO etc.); boto3 also honours AWS_ENDPOINT_URL"),
+    "tracking_uri": Setting("MLFLOW_TRACKING_URI", None, str,
+                            "MLflow tracking URI (default: sqlite:///mlruns/mlflow.db in the "
+                            "current folder, artifacts in mlruns/artifacts)"),
+    "experiment": Setting("CODECNB_EXPERIMENT", "codecnb", str, "MLflow experiment name"),
     "source": Setting("CODECNB_SOURCE", "sample:bigbuckbunny", str,
                       "source URI: a path, sample:NAME, synthetic:KIND or s3://bucket/key"),
     "frames": Setting("CODECNB_FRAMES", None, _positive_int,

@@ -10,10 +10,10 @@ import logging
 import sys
 
 from codecnb import __version__
-from codecnb.cli import baselines, cache, eval as eval_cmd, propose
+from codecnb.cli import baselines, cache, eval as eval_cmd, propose, run, status, ui
 from codecnb.errors import CodecnbError
 
-COMMANDS = [baselines, eval_cmd, propose, cache]
+COMMANDS = [run, status, baselines, eval_cmd, propose, cache, ui]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="codecnb: %(levelname)s: %(message)s",
                         stream=sys.stderr)
+    for noisy in ("distributed", "tornado", "mlflow", "alembic", "papermill", "traitlets",
+                  "botocore", "urllib3", "httpx", "anthropic"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
         return args.run(args)
     except CodecnbError as exc:

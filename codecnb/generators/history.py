@@ -21,7 +21,7 @@ class HistoryEntry:
     program: str
     generator: str
     parents: list[str]
-    status: str                      # "ok" or "failed"
+    status: str                      # "ok", "failed", or "running" (dispatched, no result yet)
     bd_rate: dict[str, float | None] = field(default_factory=dict)
     points: list[dict] = field(default_factory=list)   # quality, kbps, psnr_y, ssim_y
     failure: dict | None = None                       # kind, message, stage, line, code
@@ -52,9 +52,19 @@ class History:
     entries: list[HistoryEntry] = field(default_factory=list)
 
     def add(self, cand: Candidate, result: EvaluationResult | None) -> HistoryEntry:
+        """Record a candidate's result; it replaces the candidate's pending entry if any."""
         entry = HistoryEntry.of(cand, result)
+        for i, e in enumerate(self.entries):
+            if e.status == "running" and e.sha256 == entry.sha256:
+                self.entries[i] = entry
+                return entry
         self.entries.append(entry)
         return entry
+
+    def add_pending(self, cand: Candidate) -> None:
+        """Record a dispatched candidate, so that the next proposal differs from it."""
+        self.entries.append(HistoryEntry(cand.sha256, cand.program, cand.generator,
+                                         cand.parents, "running", settings=cand.settings))
 
     def __len__(self) -> int:
         return len(self.entries)

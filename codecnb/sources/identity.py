@@ -27,3 +27,28 @@ def content_sha256(path: Path, chunk: int = 1 << 22) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
+
+
+def source_sha256(source: Source) -> str:
+    """SHA-256 of a source's file content (remembered per file identity in the cache folder,
+    so a large file is hashed once per machine), or of the URI for generated sources."""
+    import json
+    import os
+    from codecnb import config
+    path: Path | None = getattr(source, "path", None)
+    if path is None:
+        return hashlib.sha256(source.info.uri.encode()).hexdigest()
+    st = path.stat()
+    ident = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+    memo = Path(config.resolve("cache_dir")) / "hashes.json"
+    try:
+        known = json.loads(memo.read_text())
+    except (OSError, ValueError):
+        known = {}
+    if ident not in known:
+        known[ident] = content_sha256(path)
+        memo.parent.mkdir(parents=True, exist_ok=True)
+        tmp = memo.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps(known))
+        os.replace(tmp, memo)
+    return known[ident]

@@ -1,0 +1,57 @@
+"""Where iterations run: a Dask LocalCluster (processes, one thread each) or an existing
+cluster given by its scheduler address. Workers never receive the API key."""
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from typing import Iterator
+
+from codecnb.errors import CodecnbError
+from codecnb.generators.claude import KEY_ENV
+
+log = logging.getLogger(__name__)
+#: Environment variables that must not reach workers (they would reach notebooks too).
+SECRETS = (KEY_ENV, "ANTHROPIC_AUTH_TOKEN")
+
+
+@contextlib.contextmanager
+def scrubbed_environment() -> Iterator[None]:
+    """Remove secrets from this process's environment while workers are started and run
+    (worker processes inherit it); restore them afterwards."""
+    saved = {k: os.environ.pop(k) for k in SECRETS if k in os.environ}
+    try:
+        yield
+    finally:
+        os.environ.update(saved)
+
+
+@contextlib.contextmanager
+def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
+    """A ``distributed.Client``: to ``scheduler`` (tcp://host:8786) or to a new local
+    cluster of ``workers`` processes with one thread each, bound to 127.0.0.1."""
+    from distributed import Client, LocalCluster
+    if logging.getLogger().level > logging.DEBUG:  # dask configures its loggers at INFO
+        for name in ("distributed", "distributed.scheduler", "distributed.nanny",
+                     "distributed.worker", "distributed.core"):
+            logging.getLogger(name).setLevel(logging.WARNING)
+    if scheduler:
+        try:
+            client = Client(scheduler, timeout="30s")
+        except OSError as exc:
+            raise CodecnbError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        try:
+            yield client
+        finally:
+            client.close()
+        return
+    with scrubbed_environment():
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               host="127.0.0.1", dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+        try:
+            yield client
+        finally:
+            client.close()
+            cluster.close()

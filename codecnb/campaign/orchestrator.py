@@ -1,0 +1,258 @@
+"""The campaign loop: propose, record, dispatch, collect, repeat; resume after a crash.
+
+Generation is steady-state: ``workers`` candidates are in flight, and the next one is
+proposed from the freshest history as soon as one finishes. Every candidate's run is
+created RUNNING before dispatch and ended FINISHED, FAILED or KILLED by this loop from the
+real outcome; the parent run keeps running totals.
+"""
+from __future__ import annotations
+
+import logging
+import math
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from codecnb.campaign.executor import dask_client, scrubbed_environment
+from codecnb.campaign.iteration import run_task
+from codecnb.errors import CodecnbError
+from codecnb.evaluation import EVALUATOR_VERSION
+from codecnb.generators import BudgetExhausted, GeneratorExhausted, History
+from codecnb.tracking import client as tracking_client, ensure_experiment, tracking_uri
+from codecnb.tracking import runs as R
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CampaignSettings:
+    """Everything a campaign needs; see ``codecnb run --help``."""
+
+    iterations: int = 6
+    source: str = "sample:bigbuckbunny"
+    frames: int = 8
+    qualities: list[int] = field(default_factory=lambda: [25, 50, 75, 90])
+    segment_frames: int = 16
+    workers: int = 2
+    scheduler: str | None = None
+    tracking_uri: str | None = None
+    experiment: str = "codecnb"
+    memory_gb: float = 4.0
+    timeout_s: float = 1800.0
+    resume: bool = False
+    work_dir: str | None = None
+
+
+@dataclass
+class Totals:
+    """The dashboard figures of a campaign."""
+
+    done: int = 0
+    ok: int = 0
+    failed: int = 0
+    in_progress: int = 0
+    best_bd_rate_jpeg: float | None = None
+    best_run: str | None = None
+    cost_usd: float = 0.0
+    tokens: int = 0
+
+    def record(self, ok: bool, bd: float | None, run_id: str) -> None:
+        self.done += 1
+        self.ok += ok
+        self.failed += not ok
+        if ok and bd is not None and (self.best_bd_rate_jpeg is None or bd < self.best_bd_rate_jpeg):
+            self.best_bd_rate_jpeg, self.best_run = bd, run_id
+
+    def metrics(self) -> dict:
+        out = {"iterations_done": self.done, "successes": self.ok, "failures": self.failed,
+               "in_progress": self.in_progress, "cost_usd": self.cost_usd,
+               "tokens": self.tokens}
+        if self.best_bd_rate_jpeg is not None:
+            out["best_bd_rate_jpeg"] = self.best_bd_rate_jpeg
+        return out
+
+
+class Campaign:
+    """One campaign: its MLflow parent run, its history and its generator."""
+
+    def __init__(self, settings: CampaignSettings, generator, progress=None):
+        self.s, self.gen, self.progress = settings, generator, progress
+        self.uri = tracking_uri(settings.tracking_uri)
+        self.c = tracking_client(self.uri)
+        self.exp = ensure_experiment(self.c, settings.experiment)
+        self.totals = Totals()
+        self.sha_run: dict[str, str] = {}
+        self.rerun: list = []
+        if settings.resume:
+            self._resume()
+        else:
+            name = f"campaign-{time.strftime('%Y%m%d-%H%M%S')}"
+            self.parent = R.start_campaign(self.c, self.exp, name, {
+                "iterations": settings.iterations, "source": settings.source,
+                "frames": settings.frames, "qualities": ",".join(map(str, settings.qualities)),
+                "generator": generator.name, "evaluator_version": EVALUATOR_VERSION,
+                "workers": settings.workers, "scheduler": settings.scheduler or "local"})
+            self.history, self.next_iteration = History(), 1
+        self.work = Path(settings.work_dir or tempfile.mkdtemp(prefix="codecnb-campaign-"))
+
+    # -- resume ---------------------------------------------------------------------------
+    def _resume(self) -> None:
+        run = R.latest_campaign(self.c, self.exp)
+        if run is None:
+            raise CodecnbError(f"nothing to resume: experiment {self.s.experiment!r} has no "
+                               f"campaign")
+        self.parent = run.info.run_id
+        if run.info.status != "RUNNING":
+            self.c.update_run(self.parent, status="RUNNING")
+        kids = R.children(self.c, self.exp, self.parent)
+        for k in kids:
+            if k.info.status == "RUNNING":   # its orchestrator died: the run was killed
+                R.end_run(self.c, k.info.run_id, "KILLED")
+                self.rerun.append(k)
+                log.warning("iteration %s was orphaned: marked KILLED, will run again",
+                            k.data.tags.get(R.ITERATION))
+            elif k.info.status == "KILLED":
+                self.rerun.append(k)
+        finished = [k for k in kids if k.info.status in ("FINISHED", "FAILED")]
+        self.history = R.history_of(self.c, finished)
+        for k in finished:
+            m = k.data.metrics
+            self.totals.record(k.info.status == "FINISHED", m.get("bd_rate_jpeg"), k.info.run_id)
+            self.totals.cost_usd += m.get("cost_usd", 0.0)
+            self.totals.tokens += int(sum(m.get(f"tokens_{t}", 0) for t in
+                                          ("input", "output", "cache_write", "cache_read")))
+        self.sha_run = {k.data.tags.get(R.SHA, ""): k.info.run_id for k in kids}
+        self.next_iteration = 1 + max([int(k.data.tags.get(R.ITERATION, 0)) for k in kids],
+                                      default=0)
+        log.info("resuming campaign %s: %d done, %d to run again", self.parent,
+                 self.totals.done, len(self.rerun))
+
+    # -- one candidate --------------------------------------------------------------------
+    def _params(self) -> dict:
+        s = self.s
+        return {"qualities": ",".join(map(str, s.qualities)), "source": s.source,
+                "frames": s.frames, "segment_frames": s.segment_frames}
+
+    def _task(self, run_id: str, program: str, iteration: int) -> dict:
+        s = self.s
+        return {"run_id": run_id, "program": program, "source": s.source, "frames": s.frames,
+                "qualities": list(s.qualities), "segment_frames": s.segment_frames,
+                "memory_gb": s.memory_gb, "timeout_s": s.timeout_s,
+                "tracking_uri": self.uri, "work_dir": str(self.work / f"it{iteration:04d}")}
+
+    def _next(self) -> tuple[str, dict] | None:
+        """The next (run id, task) to dispatch: a re-run, a new candidate, or None."""
+        if self.rerun:
+            run = self.rerun.pop(0)
+            program = R.program_of(self.c, run) or ""
+            self.c.update_run(run.info.run_id, status="RUNNING")
+            return run.info.run_id, self._task(run.info.run_id, program,
+                                               int(run.data.tags[R.ITERATION]))
+        if self.next_iteration > self.s.iterations:
+            return None
+        cand = self.gen.propose(self.history)
+        iteration = self.next_iteration
+        self.next_iteration += 1
+        parent_runs = [self.sha_run[p] for p in cand.parents if p in self.sha_run]
+        rid = R.create_candidate_run(self.c, self.exp, self.parent, iteration, cand,
+                                     {**self._params(), "evaluator_version": EVALUATOR_VERSION},
+                                     parent_runs)
+        self.sha_run[cand.sha256] = rid
+        self.totals.cost_usd += cand.cost_usd
+        self.totals.tokens += cand.tokens
+        self._candidates[rid] = cand
+        if cand.failure:   # no program to evaluate: the iteration failed at generation
+            self._finish(rid, {"status": "failed", "failure": cand.failure.to_dict(),
+                               "bd_rate": {}, "wall_s": cand.latency_s})
+            return self._next()
+        self.history.add_pending(cand)
+        return rid, self._task(rid, cand.program, iteration)
+
+    def _finish(self, rid: str, outcome: dict) -> None:
+        ok = outcome["status"] == "ok"
+        if outcome["status"] == "error" and outcome.get("failure"):
+            R.log_failure(self.c, rid, outcome["failure"]["kind"], outcome["failure"]["message"])
+        R.log_batch(self.c, rid, [R._metric("wall_s", outcome.get("wall_s"))],
+                    tags={"codecnb.worker": outcome.get("worker", "")})
+        R.end_run(self.c, rid, "FINISHED" if ok else "FAILED")
+        cand = self._candidates.pop(rid, None)
+        if cand is not None:
+            self.history.add(cand, _OutcomeResult(outcome))
+        else:  # a re-run of an orphan: rebuild its entry from MLflow
+            self.history.entries += R.history_of(self.c, [self.c.get_run(rid)]).entries
+        bd = (outcome.get("bd_rate") or {}).get("jpeg")
+        self.totals.record(ok, bd, rid)
+        R.log_batch(self.c, self.parent, [R._metric(k, v, step=self.totals.done)
+                                          for k, v in self.totals.metrics().items()])
+        if self.progress:
+            self.progress(self.totals)
+
+    # -- the loop -------------------------------------------------------------------------
+    def run(self) -> Totals:
+        from distributed import as_completed
+        self._candidates: dict = {}
+        in_flight: dict = {}
+        status = "FINISHED"
+        try:
+            with dask_client(self.s.workers, self.s.scheduler) as dc, scrubbed_environment():
+                slots = self.s.workers if not self.s.scheduler else max(
+                    1, len(dc.scheduler_info().get("workers", {})))
+                pending = as_completed()
+                stop = False
+
+                def fill():
+                    nonlocal stop
+                    while not stop and len(in_flight) < slots:
+                        try:
+                            nxt = self._next()
+                        except (BudgetExhausted, GeneratorExhausted) as exc:
+                            log.warning("generation stops: %s", exc)
+                            stop = True
+                            return
+                        if nxt is None:
+                            stop = True
+                            return
+                        rid, task = nxt
+                        fut = dc.submit(run_task, task, pure=False, retries=0)
+                        in_flight[fut] = rid
+                        pending.add(fut)
+                    self.totals.in_progress = len(in_flight)
+
+                fill()
+                for fut in pending:
+                    rid = in_flight.pop(fut)
+                    try:
+                        outcome = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - worker lost too often, etc.
+                        outcome = {"status": "error", "failure": {
+                            "kind": "crash", "message": f"the iteration task failed: {exc}"}}
+                    self._finish(rid, outcome)
+                    fill()
+        except KeyboardInterrupt:
+            status = "KILLED"
+            raise
+        except BaseException:
+            status = "FAILED"
+            raise
+        finally:
+            for rid in in_flight.values():
+                R.end_run(self.c, rid, "KILLED")
+            self.totals.in_progress = 0
+            R.log_batch(self.c, self.parent, [R._metric(k, v, step=self.totals.done)
+                                              for k, v in self.totals.metrics().items()])
+            R.end_run(self.c, self.parent, status)
+        return self.totals
+
+
+class _OutcomeResult:
+    """Just enough of an EvaluationResult for History.add, from a worker's outcome."""
+
+    def __init__(self, outcome: dict):
+        from types import SimpleNamespace
+        from codecnb.sandbox.failures import Failure
+        self.status = "ok" if outcome["status"] == "ok" else "failed"
+        f = outcome.get("failure")
+        self.failure = Failure(**{k: f[k] for k in ("kind", "message")}) if f else None
+        self.bd_rate = outcome.get("bd_rate") or {}
+        self.points = [SimpleNamespace(**p) for p in outcome.get("points", [])]

@@ -1,0 +1,185 @@
+"""The layout of a campaign in MLflow, and every read and write of it.
+
+One parent run per campaign (tag ``codecnb.role=campaign``) and one child run per candidate
+(``codecnb.role=candidate``, ``mlflow.parentRunId``), created by the orchestrator before the
+candidate is dispatched, so it shows RUNNING while it runs, and ended by the orchestrator
+from the real outcome.
+
+Candidate runs hold
+  params    generator, model, qualities, source, source_sha256, frames, segment_frames,
+            evaluator_version
+  tags      codecnb.iteration, codecnb.program_sha256, codecnb.parents,
+            codecnb.parent_runs, codecnb.failure_kind, codecnb.failure_message
+  metrics   kbps_q{Q}, psnr_y_q{Q}, ssim_y_q{Q}, bd_rate_{jpeg,x264}, bd_psnr_{...},
+            encode_fps, decode_fps, tokens_*, cost_usd, latency_s, eval_s, wall_s;
+            per-frame frame_psnr_y_q{Q} and frame_ssim_y_q{Q} as steps
+  artifacts candidate.py, prompt.txt, response.txt, result.json, rd.png, frames.png,
+            iteration.ipynb (executed), iteration.html
+"""
+from __future__ import annotations
+
+import json
+import math
+import tempfile
+import time
+from pathlib import Path
+
+from codecnb import jsonio
+from codecnb.generators.candidate import Candidate
+from codecnb.generators.history import History, HistoryEntry
+from codecnb.tracking.store import retry_locked
+
+ROLE, ITERATION, SHA = "codecnb.role", "codecnb.iteration", "codecnb.program_sha256"
+PARENT = "mlflow.parentRunId"
+FAILURE_KIND, FAILURE_MESSAGE = "codecnb.failure_kind", "codecnb.failure_message"
+TERMINAL = ("FINISHED", "FAILED", "KILLED")
+
+
+def _metric(key: str, value: float | None, step: int = 0, ts: int | None = None):
+    from mlflow.entities import Metric
+    if value is None or not math.isfinite(value):
+        return None  # MLflow has no infinity; lossless points are marked by a tag instead
+    return Metric(key, float(value), ts or int(time.time() * 1000), step)
+
+
+def log_batch(c, run_id: str, metrics=(), params: dict | None = None,
+              tags: dict | None = None) -> None:
+    """Metrics (None dropped), params and tags in as few transactions as MLflow allows."""
+    from mlflow.entities import Param, RunTag
+    metrics = [m for m in metrics if m is not None]
+    params = [Param(k, str(v)[:6000]) for k, v in (params or {}).items()]
+    tags = [RunTag(k, str(v)[:5000]) for k, v in (tags or {}).items()]
+    for i in range(0, max(len(metrics), 1), 1000):  # MLflow's limit per batch
+        retry_locked(c.log_batch, run_id, metrics=metrics[i:i + 1000],
+                     params=params if i == 0 else [], tags=tags if i == 0 else [])
+
+
+def log_text(c, run_id: str, text: str, name: str) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / name
+        path.write_text(text)
+        retry_locked(c.log_artifact, run_id, str(path))
+
+
+def start_campaign(c, experiment_id: str, name: str, params: dict) -> str:
+    run = retry_locked(c.create_run, experiment_id, run_name=name,
+                       tags={ROLE: "campaign", "codecnb.campaign": name})
+    log_batch(c, run.info.run_id, params=params)
+    return run.info.run_id
+
+
+def latest_campaign(c, experiment_id: str):
+    runs = retry_locked(c.search_runs, [experiment_id], f"tags.`{ROLE}` = 'campaign'",
+                        max_results=1, order_by=["attributes.start_time DESC"])
+    return runs[0] if runs else None
+
+
+def children(c, experiment_id: str, parent_id: str) -> list:
+    """Candidate runs of a campaign, by iteration."""
+    out, token = [], None
+    while True:
+        page = retry_locked(c.search_runs, [experiment_id], f"tags.`{PARENT}` = '{parent_id}'",
+                            max_results=1000, page_token=token)
+        out += list(page)
+        token = page.token
+        if not token:
+            break
+    return sorted(out, key=lambda r: int(r.data.tags.get(ITERATION, 0)))
+
+
+def create_candidate_run(c, experiment_id: str, parent_id: str, iteration: int,
+                         cand: Candidate, params: dict, parent_runs: list[str]) -> str:
+    """The child run of a candidate, RUNNING, with its program, prompt and response."""
+    run = retry_locked(c.create_run, experiment_id, run_name=f"iteration-{iteration:04d}",
+                       tags={ROLE: "candidate", PARENT: parent_id, ITERATION: str(iteration),
+                             SHA: cand.sha256, "codecnb.generator": cand.generator,
+                             "codecnb.parents": ",".join(cand.parents),
+                             "codecnb.parent_runs": ",".join(parent_runs)})
+    rid = run.info.run_id
+    log_batch(c, rid, metrics=[
+        _metric("tokens_input", cand.input_tokens), _metric("tokens_output", cand.output_tokens),
+        _metric("tokens_cache_write", cand.cache_creation_tokens),
+        _metric("tokens_cache_read", cand.cache_read_tokens), _metric("cost_usd", cand.cost_usd),
+        _metric("latency_s", cand.latency_s)],
+        params={"generator": cand.generator, "model": cand.model or "-", **params},
+        tags={"codecnb.generator_settings": json.dumps(cand.settings, default=str)})
+    log_text(c, rid, cand.program, "candidate.py")
+    if cand.prompt:
+        log_text(c, rid, cand.prompt, "prompt.txt")
+    if cand.response:
+        log_text(c, rid, cand.response, "response.txt")
+    if cand.failure:
+        log_failure(c, rid, cand.failure.kind, cand.failure.message)
+    return rid
+
+
+def log_failure(c, run_id: str, kind: str, message: str) -> None:
+    log_batch(c, run_id, tags={FAILURE_KIND: kind, FAILURE_MESSAGE: message})
+
+
+def log_result(c, run_id: str, result) -> None:
+    """Metrics, per-frame steps, failure tags and result.json of an EvaluationResult."""
+    ms = []
+    for p in result.points:
+        q = p.quality
+        ms += [_metric(f"kbps_q{q}", p.kbps), _metric(f"psnr_y_q{q}", p.psnr_y),
+               _metric(f"ssim_y_q{q}", p.ssim_y), _metric(f"bytes_q{q}", p.bytes)]
+        for i, v in enumerate(p.per_frame.get("psnr_y", [])):
+            ms.append(_metric(f"frame_psnr_y_q{q}", v, step=i))
+        for i, v in enumerate(p.per_frame.get("ssim_y", [])):
+            ms.append(_metric(f"frame_ssim_y_q{q}", v, step=i))
+    for name, v in result.bd_rate.items():
+        ms.append(_metric(f"bd_rate_{name}", v))
+    for name, v in result.bd_psnr.items():
+        ms.append(_metric(f"bd_psnr_{name}", v))
+    if result.points:
+        n = sum(p.frames for p in result.points)
+        ms += [_metric("encode_fps", n / max(1e-9, sum(p.encode_s for p in result.points))),
+               _metric("decode_fps", n / max(1e-9, sum(p.decode_s for p in result.points)))]
+    ms.append(_metric("eval_s", result.timings.get("total")))
+    tags = {"codecnb.status": result.status, "codecnb.isolation": ",".join(result.isolation)}
+    if any(math.isinf(p.psnr_y) for p in result.points):
+        tags["codecnb.lossless"] = "true"
+    log_batch(c, run_id, ms, params={"evaluator_version": result.evaluator_version}, tags=tags)
+    if result.failure:
+        log_failure(c, run_id, result.failure.kind, result.failure.message)
+    log_text(c, run_id, result.to_json(indent=1), "result.json")
+
+
+def end_run(c, run_id: str, status: str) -> None:
+    retry_locked(c.set_terminated, run_id, status)
+
+
+def program_of(c, run) -> str | None:
+    """The candidate program logged with a run."""
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = retry_locked(c.download_artifacts, run.info.run_id, "candidate.py", tmp)
+            return Path(path).read_text()
+    except Exception:  # noqa: BLE001 - missing artifact
+        return None
+
+
+def history_of(c, runs) -> History:
+    """The generator history of finished candidate runs, rebuilt from MLflow."""
+    h = History()
+    for r in runs:
+        if r.info.status not in ("FINISHED", "FAILED"):
+            continue
+        program = program_of(c, r) or ""
+        tags, metrics = r.data.tags, r.data.metrics
+        qualities = sorted({int(k.split("_q")[1]) for k in metrics if k.startswith("kbps_q")})
+        points = [{"quality": q, "kbps": metrics.get(f"kbps_q{q}"),
+                   "psnr_y": metrics.get(f"psnr_y_q{q}", math.inf),
+                   "ssim_y": metrics.get(f"ssim_y_q{q}")} for q in qualities]
+        failure = ({"kind": tags[FAILURE_KIND], "message": tags.get(FAILURE_MESSAGE, "")}
+                   if FAILURE_KIND in tags else None)
+        settings = jsonio.loads(tags.get("codecnb.generator_settings", "{}"))
+        h.entries.append(HistoryEntry(
+            sha256=tags.get(SHA, ""), program=program, generator=tags.get("codecnb.generator", ""),
+            parents=[p for p in tags.get("codecnb.parents", "").split(",") if p],
+            status="ok" if r.info.status == "FINISHED" else "failed",
+            bd_rate={k[len("bd_rate_"):]: v for k, v in metrics.items()
+                     if k.startswith("bd_rate_")},
+            points=points, failure=failure, settings=settings))
+    return h

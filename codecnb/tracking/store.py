@@ -1,0 +1,83 @@
+"""Where runs are tracked: the MLflow client, the default local store, experiments.
+
+The default store is ``sqlite:///mlruns/mlflow.db`` with artifacts under
+``mlruns/artifacts``, both in the current folder (MLflow >= 3.13 refuses the old file
+store). Paths are made absolute so that workers and notebook kernels started elsewhere
+write to the same store. SQLite allows one writer at a time; every write here goes through
+:func:`retry_locked`, which waits with backoff instead of failing on "database is locked".
+"""
+from __future__ import annotations
+
+import logging
+import random
+import time
+from pathlib import Path
+from typing import Callable, TypeVar
+
+from codecnb import config
+from codecnb.errors import CodecnbError
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+MLRUNS = Path("mlruns")
+
+
+def default_tracking_uri() -> str:
+    return f"sqlite:///{(MLRUNS / 'mlflow.db').resolve()}"
+
+
+def tracking_uri(uri: str | None = None) -> str:
+    """The tracking URI: ``uri``, else the setting, else the local sqlite store (absolute)."""
+    uri = config.resolve("tracking_uri", uri) or default_tracking_uri()
+    if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
+        uri = f"sqlite:///{Path(uri[len('sqlite:///'):]).resolve()}"
+    return uri
+
+
+def artifact_root(uri: str) -> str | None:
+    """Artifact location for new experiments: ``mlruns/artifacts`` beside a sqlite file."""
+    if uri.startswith("sqlite:///"):
+        db = Path(uri[len("sqlite:///"):])
+        return (db.parent / "artifacts").resolve().as_uri()
+    return None  # a tracking server decides (--default-artifact-root / --artifacts-destination)
+
+
+def retry_locked(fn: Callable[..., T], *args, attempts: int = 40, **kw) -> T:
+    """Call ``fn``; on SQLite "database is locked", wait with jittered backoff and retry."""
+    delay = 0.05
+    for attempt in range(attempts):
+        try:
+            return fn(*args, **kw)
+        except Exception as exc:  # noqa: BLE001 - MlflowException or SQLAlchemy errors
+            if "database is locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 1.6, 2.0)
+    raise AssertionError("unreachable")
+
+
+def client(uri: str | None = None):
+    """An ``MlflowClient`` for the tracking URI (creates the local store if needed)."""
+    from mlflow.tracking import MlflowClient
+    uri = tracking_uri(uri)
+    if uri.startswith("sqlite:///"):
+        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    return MlflowClient(tracking_uri=uri)
+
+
+def ensure_experiment(c, name: str) -> str:
+    """The id of experiment ``name``, created (with the local artifact root) if missing."""
+    exp = retry_locked(c.get_experiment_by_name, name)
+    if exp is not None:
+        if exp.lifecycle_stage == "deleted":
+            raise CodecnbError(f"experiment {name!r} is deleted; restore it or pick another name")
+        return exp.experiment_id
+    try:
+        return retry_locked(c.create_experiment, name,
+                            artifact_location=artifact_root(c.tracking_uri))
+    except Exception:  # noqa: BLE001 - created concurrently by another process
+        exp = retry_locked(c.get_experiment_by_name, name)
+        if exp is None:
+            raise
+        return exp.experiment_id
