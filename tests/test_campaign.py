@@ -1,0 +1,228 @@
+"""Campaigns end to end: papermill on Dask workers, MLflow runs whose states are true,
+real dask scheduler/worker and mlflow server processes, resume after SIGKILL, and four
+workers writing to the sqlite store at once."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from codecnb.campaign.executor import dask_client
+from codecnb.codecs import builtin_program
+from codecnb.tracking import client
+from codecnb.tracking import runs as R
+from conftest import ROOT
+from s3fixtures import free_port
+
+SOURCE = "synthetic:pan?size=64x48&frames=4"
+GOOD = '''import zlib
+import numpy as np
+
+def encode(frames, quality):
+    shape = np.array(frames.shape, np.int32).tobytes()
+    step = max(1, (100 - quality) // 8)
+    return shape + zlib.compress((frames // step).astype(np.uint8).tobytes(), 6) + bytes([step])
+
+def decode(data):
+    shape = tuple(np.frombuffer(data[:16], np.int32))
+    step = data[-1]
+    q = np.frombuffer(zlib.decompress(data[16:-1]), np.uint8).reshape(shape)
+    return (q.astype(np.int32) * step + step // 2).clip(0, 255).astype(np.uint8)
+'''
+BROADCAST = GOOD.replace("step = max(1, (100 - quality) // 8)",
+                         "step = (np.zeros((16, 16)) + np.zeros((8, 8))).sum()")
+SYNTAX = "def encode(frames, quality)\n    return b''\n"
+SHAPE = GOOD.replace("return (q.astype", "return (q[:, ::2].astype")
+
+
+def codecnb(*args, cwd: Path, env: dict | None = None, timeout: float = 900):
+    return subprocess.run([sys.executable, "-m", "codecnb", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+def candidate_runs(c, parent=None):
+    exp = c.get_experiment_by_name("codecnb").experiment_id
+    parent = parent or R.latest_campaign(c, exp).info.run_id
+    return exp, parent, R.children(c, exp, parent)
+
+
+def test_default_campaign_records_everything(tmp_path):
+    proc = codecnb("run", "--iterations", "3", "--frames", "2", "--source", SOURCE,
+                   "--qualities", "25,50,90", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "generator offline" in proc.stderr and "BD-rate vs JPEG" in proc.stdout
+    c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    exp, parent, kids = candidate_runs(c)
+    assert c.get_run(parent).info.status == "FINISHED"
+    assert [k.info.status for k in kids] == ["FINISHED"] * 3
+    parent_metrics = c.get_run(parent).data.metrics
+    assert parent_metrics["iterations_done"] == 3 and parent_metrics["successes"] == 3
+    k = kids[0]
+    arts = {a.path for a in c.list_artifacts(k.info.run_id)}
+    assert {"candidate.py", "iteration.ipynb", "iteration.html", "result.json",
+            "rd.png", "frames.png"} <= arts
+    assert {"kbps_q25", "psnr_y_q50", "ssim_y_q90", "bd_rate_jpeg", "encode_fps",
+            "wall_s"} <= set(k.data.metrics)
+    assert len(c.get_metric_history(k.info.run_id, "frame_psnr_y_q50")) == 2
+    assert {"generator", "model", "qualities", "source", "source_sha256", "frames",
+            "evaluator_version"} <= set(k.data.params)
+    assert k.data.tags[R.ITERATION] == "1" and k.data.tags[R.PARENT] == parent
+    status = json.loads(codecnb("status", "--json", cwd=tmp_path).stdout)
+    assert (status["successful"], status["failed"], status["in_progress"], status["total"]) \
+        == (3, 0, 0, 3)
+    board = json.loads(codecnb("leaderboard", "--json", cwd=tmp_path).stdout)
+    assert len(board) == 3 and board[0]["bd_rate_jpeg"] <= board[-1]["bd_rate_jpeg"]
+
+
+def test_workers_never_receive_the_api_key(monkeypatch):
+    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-NOT-FOR-WORKERS")
+    with dask_client(1) as dc:
+        seen = dc.run(lambda: os.environ.get("ANTHROPIC_API_KEY"))
+    assert set(seen.values()) == {None}
+    assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-NOT-FOR-WORKERS"  # restored
+
+
+def _wait_port(port: int, proc, what: str, timeout: float = 60):
+    import socket
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited: {proc.stderr.read()[-2000:] if proc.stderr else ''}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.3).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} did not listen on {port}")
+
+
+def test_distributed_campaign_with_real_scheduler_workers_and_mlflow_server(tmp_path):
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    for name, text in [("1_good.py", GOOD), ("2_broadcast.py", BROADCAST),
+                       ("3_starter.py", builtin_program("starter")), ("4_syntax.py", SYNTAX),
+                       ("5_shape.py", SHAPE), ("6_good.py", GOOD.replace("6)", "9)"))]:
+        (programs / name).write_text(text)
+    env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    bin_ = Path(sys.executable).parent
+    sport, mport = free_port(), free_port()
+    procs = []
+    try:
+        sched = subprocess.Popen([str(bin_ / "dask"), "scheduler", "--host", "127.0.0.1",
+                                  "--port", str(sport), "--no-dashboard"], env=env,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(sched)
+        _wait_port(sport, sched, "dask scheduler")
+        for _ in range(2):
+            procs.append(subprocess.Popen(
+                [str(bin_ / "dask"), "worker", f"tcp://127.0.0.1:{sport}", "--nthreads", "1",
+                 "--nworkers", "1", "--host", "127.0.0.1", "--no-dashboard"], env=env, cwd=tmp_path,
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        server = subprocess.Popen(
+            [sys.executable, "-m", "mlflow", "server", "--backend-store-uri",
+             f"sqlite:///{tmp_path}/server.db", "--artifacts-destination",
+             (tmp_path / "server-artifacts").as_uri(), "--host", "127.0.0.1", "--port",
+             str(mport), "--workers", "1"], env=env, cwd=tmp_path,
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        procs.append(server)
+        _wait_port(mport, server, "mlflow server", timeout=120)
+        from distributed import Client
+        with Client(f"tcp://127.0.0.1:{sport}", timeout=30) as dc:
+            dc.wait_for_workers(2, timeout=60)
+        uri = f"http://127.0.0.1:{mport}"
+        proc = codecnb("run", "--scheduler", f"tcp://127.0.0.1:{sport}", "--tracking-uri", uri,
+                       "--generator", f"replay:{programs}", "--iterations", "6", "--frames",
+                       "2", "--source", SOURCE, "--qualities", "25,60,90", cwd=tmp_path,
+                       env={"ANTHROPIC_API_KEY": ""})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        c = client(uri)
+        exp, parent, kids = candidate_runs(c)
+        assert c.get_run(parent).info.status == "FINISHED" and len(kids) == 6
+        states = {k.data.tags[R.ITERATION]: (k.info.status, k.data.tags.get(R.FAILURE_KIND),
+                                             k.data.tags.get(R.FAILURE_MESSAGE, ""))
+                  for k in kids}
+        assert states["1"][:2] == ("FINISHED", None)
+        assert states["2"][:2] == ("FAILED", "exception")
+        assert "operands could not be broadcast together with shapes (16,16) (8,8)" in states["2"][2]
+        assert states["3"][:2] == ("FINISHED", None)
+        assert states["4"][:2] == ("FAILED", "syntax") and "line 1" in states["4"][2]
+        assert states["5"][:2] == ("FAILED", "output") and "shape" in states["5"][2]
+        assert states["6"][:2] == ("FINISHED", None)
+        workers = {k.data.tags.get("codecnb.worker") for k in kids}
+        assert workers and "" not in workers
+        arts = {a.path for a in c.list_artifacts(kids[0].info.run_id)}
+        assert {"iteration.ipynb", "iteration.html", "rd.png"} <= arts
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def test_resume_after_sigkill_gives_exactly_n_runs(tmp_path):
+    args = ["run", "--iterations", "6", "--workers", "2", "--frames", "2", "--source", SOURCE,
+            "--qualities", "30,70"]
+    orch = subprocess.Popen([sys.executable, "-m", "codecnb", *args], cwd=tmp_path,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)
+    db = tmp_path / "mlruns" / "mlflow.db"
+    deadline = time.time() + 300
+    c = None
+    try:
+        while time.time() < deadline:
+            time.sleep(1)
+            if not db.exists():
+                continue
+            c = client(f"sqlite:///{db}")
+            exp = c.get_experiment_by_name("codecnb")
+            camp = exp and R.latest_campaign(c, exp.experiment_id)
+            if not camp:
+                continue
+            kids = R.children(c, exp.experiment_id, camp.info.run_id)
+            if sum(k.info.status == "FINISHED" for k in kids) >= 2 and any(
+                    k.info.status == "RUNNING" for k in kids):
+                break
+        else:
+            pytest.fail("the campaign never reached a point to kill it")
+        os.kill(orch.pid, signal.SIGKILL)        # the orchestrator dies mid-campaign
+        orch.wait()
+    finally:
+        try:
+            os.killpg(orch.pid, signal.SIGKILL)  # and its local workers with it
+        except ProcessLookupError:
+            pass
+    _, parent, kids = candidate_runs(c)
+    assert any(k.info.status == "RUNNING" for k in kids)   # orphans, still shown RUNNING
+    proc = codecnb(*args, "--resume", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "orphaned" in proc.stderr
+    _, parent2, kids = candidate_runs(c)
+    assert parent2 == parent
+    assert len(kids) == 6
+    assert sorted(int(k.data.tags[R.ITERATION]) for k in kids) == [1, 2, 3, 4, 5, 6]
+    assert all(k.info.status == "FINISHED" for k in kids), [k.info.status for k in kids]
+    assert c.get_run(parent).info.status == "FINISHED"
+
+
+def test_four_workers_on_sqlite_for_24_iterations(tmp_path):
+    proc = codecnb("run", "--iterations", "24", "--workers", "4", "--frames", "2", "--source",
+                   "synthetic:pan?size=64x48&frames=2", "--qualities", "40,80", cwd=tmp_path,
+                   timeout=1500)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    _, parent, kids = candidate_runs(c)
+    assert len(kids) == 24
+    messages = [k.data.tags.get(R.FAILURE_MESSAGE, "") for k in kids]
+    assert not any("locked" in m for m in messages), messages
+    assert all(k.info.status == "FINISHED" for k in kids), [k.info.status for k in kids]
+    assert "database is locked" not in proc.stderr
