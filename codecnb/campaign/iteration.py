@@ -56,29 +56,21 @@ def evaluate_candidate(program: str, source: str, frames: int, qualities: list[i
     return result, src, source_sha256(src)
 
 
-def figures(result, program: str, src, out_dir: Path) -> dict[str, Path]:
-    """RD plot and (for a passing candidate) a frame comparison at the middle quality,
+def figures(result, out_dir: Path) -> dict[str, Path]:
+    """RD plot, and for a passing candidate the frame comparison at the middle quality,
     saved as PNG in ``out_dir``."""
-    from codecnb.evaluation.preview import decode_segment
     from codecnb.plots import frame_figure, rd_figure, save_png
-    from codecnb.sandbox.failures import CandidateFailed
-    from codecnb.sources import open_source
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {"rd.png": out_dir / "rd.png"}
     curves = ({"candidate": result.curve(), **result.baselines} if result.ok
               else dict(result.baselines))
     save_png(rd_figure(curves, title=f"RD: candidate {result.program_sha256[:10]} vs baselines"),
              paths["rd.png"])
-    if result.ok:
+    if result.ok and result.first_frames:
         q = result.qualities[len(result.qualities) // 2]
-        try:
-            fresh = open_source(src.info.uri, frames=src.window.frames)
-            original, decoded = decode_segment(program, fresh, q, frames=1)
-            paths["frames.png"] = out_dir / "frames.png"
-            save_png(frame_figure(original[0], decoded[0],
-                                  title=f"frame 0 at quality {q}"), paths["frames.png"])
-        except CandidateFailed as exc:
-            log.warning("no frame comparison: %s", exc.failure.message)
+        paths["frames.png"] = out_dir / "frames.png"
+        save_png(frame_figure(result.first_frames["original"], result.first_frames[q],
+                              title=f"frame 0 at quality {q}"), paths["frames.png"])
     return paths
 
 

@@ -172,6 +172,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         return result("failed", failure, [], bases, 0)
     run = _Run(text, qualities, src, segment_frames, plan, limits, policy, hide)
     frames_done = 0
+    first_frames: dict = {}
     try:
         deadline = time.monotonic() + limits.evaluation_timeout_s
         startup = min(deadline, time.monotonic() + limits.startup_timeout_s)
@@ -201,6 +202,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
                 decoded, secs = dec.decode(lengths[q], segment.shape, seg_deadline)
                 dec.freeze()
+                if frames_done == 0:
+                    first_frames.setdefault("original", segment[0].copy())
+                    first_frames[q] = decoded[0].copy()
                 track = run.tracks[q]
                 track.decode_s += secs
                 track.bytes += lengths[q]
@@ -215,7 +219,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             frames_done += len(segment)
             t_src = time.perf_counter()
         points = [run.tracks[q].point(q, src) for q in qualities]
-        return result("ok", None, points, bases, frames_done)
+        res = result("ok", None, points, bases, frames_done)
+        res.first_frames = first_frames
+        return res
     except CandidateFailed as exc:
         log.info("candidate failed: %s", exc.failure.message)
         return result("failed", exc.failure, [], bases, frames_done)

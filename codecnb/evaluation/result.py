@@ -48,6 +48,9 @@ class EvaluationResult:
     qualities: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     limits: dict = field(default_factory=dict)
+    #: The first frame of the source and its decoded version per quality (uint8 RGB), for
+    #: looking at; not serialised.
+    first_frames: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
