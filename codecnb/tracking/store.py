@@ -8,7 +8,9 @@ write to the same store. SQLite allows one writer at a time; every write here go
 """
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
 import random
 import time
 from pathlib import Path
@@ -58,12 +60,26 @@ def retry_locked(fn: Callable[..., T], *args, attempts: int = 40, **kw) -> T:
 
 
 def client(uri: str | None = None):
-    """An ``MlflowClient`` for the tracking URI (creates the local store if needed)."""
+    """An ``MlflowClient`` for the tracking URI (creates the local store if needed).
+
+    Opening a sqlite store runs MLflow's schema migrations; two processes doing that at
+    once collide ("table ... already exists"), so it happens under a file lock.
+    """
     from mlflow.tracking import MlflowClient
     uri = tracking_uri(uri)
-    if uri.startswith("sqlite:///"):
-        Path(uri[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    return MlflowClient(tracking_uri=uri)
+    if not uri.startswith("sqlite:///"):
+        return MlflowClient(tracking_uri=uri)
+    db = Path(uri[len("sqlite:///"):])
+    db.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(db.with_name(db.name + ".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        c = MlflowClient(tracking_uri=uri)
+        retry_locked(c.search_experiments, max_results=1)  # opens (and migrates) the store
+        return c
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def ensure_experiment(c, name: str) -> str:
