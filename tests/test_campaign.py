@@ -81,6 +81,23 @@ def test_default_campaign_records_everything(tmp_path):
     assert len(board) == 3 and board[0]["bd_rate_jpeg"] <= board[-1]["bd_rate_jpeg"]
 
 
+def test_replay_the_best_of_an_earlier_experiment(tmp_path):
+    first = codecnb("run", "--iterations", "3", "--frames", "2", "--source", SOURCE,
+                    "--experiment", "first", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr[-2000:]
+    again = codecnb("run", "--generator", "replay:mlflow:first:2", "--iterations", "5",
+                    "--frames", "2", "--source", "synthetic:static?size=64x48&frames=4",
+                    "--experiment", "second", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr[-2000:]
+    c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    best = json.loads(codecnb("leaderboard", "--json", "--experiment", "first",
+                              cwd=tmp_path).stdout)
+    exp = c.get_experiment_by_name("second").experiment_id
+    kids = R.children(c, exp, R.latest_campaign(c, exp).info.run_id)
+    assert len(kids) == 2                   # the replay list ran out after the best two
+    assert [k.data.tags[R.SHA] for k in kids] == [r["program_sha256"] for r in best[:2]]
+
+
 def test_workers_never_receive_the_api_key(monkeypatch):
     monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-NOT-FOR-WORKERS")
     with dask_client(1) as dc:

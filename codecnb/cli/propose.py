@@ -26,7 +26,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_generator_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("generator")
-    g.add_argument("--generator", help="offline, anthropic or replay:PATH "
+    g.add_argument("--generator", help="offline, anthropic, replay:PATH or "
+                   "replay:mlflow:EXPERIMENT[:N] "
                    "(default: anthropic when ANTHROPIC_API_KEY is set, else offline)")
     g.add_argument("--seed", type=int, default=0, help="seed of the generator's choices")
     g.add_argument("--model", default=DEFAULT_MODEL, help="Claude model id")

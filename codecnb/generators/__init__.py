@@ -35,12 +35,16 @@ def default_generator_name() -> str:
 
 
 def make_generator(spec: str | None, *, seed: int = 0, **anthropic_options) -> Generator:
-    """Build a generator from ``offline``, ``anthropic``, ``replay:PATH`` (None: default)."""
+    """Build a generator from ``offline``, ``anthropic``, ``replay:PATH`` or
+    ``replay:mlflow:EXPERIMENT[:N]`` (None: the default)."""
     spec = spec or default_generator_name()
     if spec == "offline":
         return OfflineGenerator(seed=seed)
     if spec == "anthropic":
         return AnthropicGenerator(seed=seed, **anthropic_options)
+    if spec.startswith("replay:mlflow:"):
+        experiment, _, top = spec[len("replay:mlflow:"):].partition(":")
+        return ReplayGenerator.from_experiment(experiment, int(top) if top.isdigit() else 5)
     if spec.startswith("replay:"):
         return ReplayGenerator(Path(spec.split(":", 1)[1]))
     raise ConfigError(f"unknown generator {spec!r} (offline, anthropic or replay:PATH)")

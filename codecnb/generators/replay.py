@@ -1,4 +1,5 @@
-"""Replay known programs (e.g. on another clip): from a folder of ``.py`` files."""
+"""Replay known programs (e.g. on another clip): the ``.py`` files of a folder, or the best
+candidates of an earlier MLflow experiment (``replay:mlflow:EXPERIMENT[:N]``)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +17,30 @@ class ReplayGenerator:
     """Propose the programs of a folder (or a single file) in name order, once each."""
 
     name = "replay"
+
+    @classmethod
+    def from_experiment(cls, experiment: str, top: int = 5,
+                        tracking_uri: str | None = None) -> "ReplayGenerator":
+        """The ``top`` best programs (by BD-rate against JPEG) of every campaign of an
+        experiment, best first."""
+        import tempfile
+        from codecnb.tracking import client
+        from codecnb.tracking import runs as R
+        c = client(tracking_uri)
+        exp = c.get_experiment_by_name(experiment)
+        if exp is None:
+            raise CodecnbError(f"replay source: no experiment named {experiment!r}")
+        runs = c.search_runs([exp.experiment_id], f"tags.`{R.ROLE}` = 'candidate' and "
+                             f"attributes.status = 'FINISHED'",
+                             order_by=["metrics.bd_rate_jpeg ASC"], max_results=top)
+        folder = Path(tempfile.mkdtemp(prefix="codecnb-replay-"))
+        for i, run in enumerate(runs):
+            program = R.program_of(c, run)
+            if program:
+                (folder / f"{i:03d}_{run.info.run_id}.py").write_text(program)
+        gen = cls(folder)
+        gen.path = Path(f"mlflow:{experiment}")
+        return gen
 
     def __init__(self, path: Path):
         path = Path(path)
