@@ -218,13 +218,14 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                     progress(len(segment))
             frames_done += len(segment)
             t_src = time.perf_counter()
-        points = [run.tracks[q].point(q, src) for q in qualities]
-        res = result("ok", None, points, bases, frames_done)
-        res.first_frames = first_frames
-        return res
+        outcome = ("ok", None, [run.tracks[q].point(q, src) for q in qualities])
     except CandidateFailed as exc:
         log.info("candidate failed: %s", exc.failure.message)
-        return result("failed", exc.failure, [], bases, frames_done)
+        outcome = ("failed", exc.failure, [])
     finally:
-        run.close()
+        run.close()  # teardown counts in the timings: the result is built after it
+    res = result(*outcome, bases, frames_done)
+    if res.ok:
+        res.first_frames = first_frames
+    return res
 
