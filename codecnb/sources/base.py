@@ -94,18 +94,19 @@ class Source(ABC):
         if segment_frames < 1:
             raise SourceError(f"segment_frames must be >= 1, got {segment_frames}")
         h, w = self.info.height, self.info.width
-        buf = np.empty((segment_frames, h, w, 3), np.uint8)
+        seg = np.empty((segment_frames, h, w, 3), np.uint8)  # handed over, not copied
         n = total = 0
         for frame in self._frames():
-            buf[n] = frame
+            seg[n] = frame
             n += 1
             if n == segment_frames:
                 total += n
-                yield buf.copy()
+                yield seg
+                seg = np.empty((segment_frames, h, w, 3), np.uint8)
                 n = 0
         total += n
         if n:
-            yield buf[:n].copy()
+            yield seg[:n]
         if total == 0:
             raise SourceError(f"source {self.info.uri!r} has no frames in the requested window")
 
