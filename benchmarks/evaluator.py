@@ -70,9 +70,10 @@ def main() -> int:
               f"{tt['overhead'] / budget:.2f}")
     print(f"starter codec total time: {rows['starter'].timings['total']:.2f} s "
           f"(identity total {t['total']:.2f} s)")
-    ok = t["overhead"] <= budget
-    print("target:", "met" if ok else "MISSED")
-    return 0 if ok else 1
+    cold = rows["identity (cold)"].timings["overhead"]
+    print(f"target, warm process: {'met' if t['overhead'] <= budget else 'MISSED'}; "
+          f"first evaluation in a fresh process: {'met' if cold <= budget else 'MISSED'}")
+    return 0 if max(t["overhead"], cold) <= budget else 1
 
 
 if __name__ == "__main__":
