@@ -17,7 +17,6 @@ from codecnb.campaign.executor import dask_client
 from codecnb.codecs import builtin_program
 from codecnb.tracking import client
 from codecnb.tracking import runs as R
-from conftest import ROOT
 from s3fixtures import free_port
 
 SOURCE = "synthetic:pan?size=64x48&frames=4"

@@ -10,11 +10,10 @@ import pytest
 from codecnb.codecs import builtin_program
 from codecnb.evaluation import evaluate
 from codecnb.generators import (AnthropicGenerator, Budget, BudgetExhausted, History,
-                                OfflineGenerator, ReplayGenerator, make_generator)
+                                OfflineGenerator, make_generator)
 from codecnb.generators.claude import GeneratorAuthError
 from codecnb.generators.extract import extract_program
 from codecnb.generators.replay import GeneratorExhausted
-from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.policy import static_check
 from conftest import run_cli
 from fake_anthropic import FakeAnthropic, error_reply, text_reply

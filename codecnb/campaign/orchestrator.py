@@ -8,10 +8,9 @@ real outcome; the parent run keeps running totals.
 from __future__ import annotations
 
 import logging
-import math
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from codecnb.campaign.executor import dask_client, scrubbed_environment

@@ -69,7 +69,7 @@ def _set_limits(limits):
 
 def _candidate_frame(tb):
     """(line, code) of the innermost frame of the candidate program in a traceback."""
-    line = code = None
+    line = None
     for frame, lineno in traceback.walk_tb(tb):
         if frame.f_code.co_filename == CANDIDATE:
             line = lineno
