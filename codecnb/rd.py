@@ -183,20 +183,23 @@ def measure(codecs: Mapping[str, Codec], qualities: Mapping[str, Sequence[int]],
                 track.vmaf.close()
 
 
+def bd_or_none(fn: Callable, anchor: RDCurve, test: RDCurve,
+               metric: str = "psnr_y") -> float | None:
+    """``fn`` (:func:`~codecnb.metrics.bd_rate` or ``bd_psnr``) of ``test`` against
+    ``anchor`` on ``metric``, or None where it is undefined (e.g. no overlap)."""
+    try:
+        return fn(anchor.pairs(metric), test.pairs(metric))
+    except MetricError as exc:
+        log.info("%s of %s against %s: %s", fn.__name__, test.codec, anchor.codec, exc)
+        return None
+
+
 def bd_table(curves: Mapping[str, RDCurve], anchor: str,
              metric: str = "psnr_y") -> dict[str, dict[str, float | None]]:
     """BD-rate (fraction) and BD-PSNR (dB) of every curve against ``anchor``, on ``metric``.
 
     A value that is undefined (e.g. curves that do not overlap) is ``None``, not an error.
     """
-    out: dict[str, dict[str, float | None]] = {}
-    base = curves[anchor].pairs(metric)
-    for name, curve in curves.items():
-        out[name] = {}
-        for key, fn in (("bd_rate", bd_rate), ("bd_psnr", bd_psnr)):
-            try:
-                out[name][key] = fn(base, curve.pairs(metric))
-            except MetricError as exc:
-                log.info("%s of %s against %s: %s", key, name, anchor, exc)
-                out[name][key] = None
-    return out
+    return {name: {"bd_rate": bd_or_none(bd_rate, curves[anchor], c, metric),
+                   "bd_psnr": bd_or_none(bd_psnr, curves[anchor], c, metric)}
+            for name, c in curves.items()}

@@ -108,7 +108,23 @@ def no_score(res) -> bool:
     return not res.ok or all(p.psnr_y < 20 for p in res.points)
 
 
-ZEROS = "np.zeros((len(data) // 64, 48, 64, 3), np.uint8) if False else np.zeros((4, 48, 64, 3), np.uint8)"
+def _file_channel(path: str) -> str:
+    """An encoder that hides the frames in a file, and a decoder that reads them back."""
+    return f"""
+import numpy as np
+def encode(frames, quality):
+    try:
+        with open("{path}", "wb") as f:
+            f.write(frames.tobytes())
+    except OSError:
+        pass
+    return b"x"
+def decode(data):
+    try:
+        return np.frombuffer(open("{path}", "rb").read(), np.uint8).reshape(4, 48, 64, 3)
+    except OSError:
+        return np.zeros((4, 48, 64, 3), np.uint8)
+""".replace("{", "{{").replace("}", "}}")
 
 CASES = {
     # name: (program, allowed imports, expected failure kind or "no-score", deep)
@@ -155,36 +171,8 @@ def encode(frames, quality):
 def decode(data):
     return None
 """, ["socket"], "isolation", True),
-    "side-channel-tmp": ("""
-import numpy as np
-def encode(frames, quality):
-    try:
-        with open("/tmp/leak.bin", "wb") as f:
-            f.write(frames.tobytes())
-    except OSError:
-        pass
-    return b"x"
-def decode(data):
-    try:
-        return np.frombuffer(open("/tmp/leak.bin", "rb").read(), np.uint8).reshape(4, 48, 64, 3)
-    except OSError:
-        return np.zeros((4, 48, 64, 3), np.uint8)
-""", [], "isolation", True),
-    "side-channel-dev-shm": ("""
-import numpy as np
-def encode(frames, quality):
-    try:
-        with open("/dev/shm/leak.bin", "wb") as f:
-            f.write(frames.tobytes())
-    except OSError:
-        pass
-    return b"x"
-def decode(data):
-    try:
-        return np.frombuffer(open("/dev/shm/leak.bin", "rb").read(), np.uint8).reshape(4, 48, 64, 3)
-    except OSError:
-        return np.zeros((4, 48, 64, 3), np.uint8)
-""", [], "isolation", True),
+    "side-channel-tmp": (_file_channel("/tmp/leak.bin"), [], "isolation", True),
+    "side-channel-dev-shm": (_file_channel("/dev/shm/leak.bin"), [], "isolation", True),
     "side-channel-home-and-workdir": ("""
 import numpy as np
 def encode(frames, quality):

@@ -20,6 +20,7 @@ from codecnb.cache.client import TRANSIENT, UNREACHABLE, CacheError, explain, s3
 from codecnb.cache.s3uri import S3Object
 from codecnb.cache.store import Meta, Store
 from codecnb.cache.verify import verify
+from codecnb.progress import progress_bar
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +79,6 @@ def _download(obj: S3Object, head: dict, folder: Path) -> Path:
     extra = {"VersionId": obj.version_id} if obj.version_id else {}
     cfg = TransferConfig(multipart_threshold=PART_BYTES, multipart_chunksize=PART_BYTES,
                          max_concurrency=CONCURRENCY, num_download_attempts=ATTEMPTS)
-    from codecnb.cli.progress import progress_bar  # a bar only on a terminal
     with progress_bar(head["ContentLength"], f"download {obj.name}", unit="B") as bar:
         bar.unit_scale = True
         s3_client().download_file(obj.bucket, obj.key, str(tmp), ExtraArgs=extra, Config=cfg,

@@ -83,6 +83,7 @@ class Campaign:
         self.totals = Totals()
         self.sha_run: dict[str, str] = {}
         self.rerun: list = []
+        self._candidates: dict[str, object] = {}  # run id -> Candidate, while in flight
         if settings.resume:
             self._resume()
         else:
@@ -172,7 +173,7 @@ class Campaign:
         ok = outcome["status"] == "ok"
         if outcome["status"] == "error" and outcome.get("failure"):
             R.log_failure(self.c, rid, outcome["failure"]["kind"], outcome["failure"]["message"])
-        R.log_batch(self.c, rid, [R._metric("wall_s", outcome.get("wall_s"))],
+        R.log_batch(self.c, rid, [R.metric("wall_s", outcome.get("wall_s"))],
                     tags={"codecnb.worker": outcome.get("worker", "")})
         R.end_run(self.c, rid, "FINISHED" if ok else "FAILED")
         cand = self._candidates.pop(rid, None)
@@ -182,15 +183,18 @@ class Campaign:
             self.history.entries += R.history_of(self.c, [self.c.get_run(rid)]).entries
         bd = (outcome.get("bd_rate") or {}).get("jpeg")
         self.totals.record(ok, bd, rid)
-        R.log_batch(self.c, self.parent, [R._metric(k, v, step=self.totals.done)
-                                          for k, v in self.totals.metrics().items()])
+        self._log_totals()
         if self.progress:
             self.progress(self.totals)
+
+    def _log_totals(self) -> None:
+        """The running totals as metrics of the parent run (step = iterations done)."""
+        R.log_batch(self.c, self.parent, [R.metric(k, v, step=self.totals.done)
+                                          for k, v in self.totals.metrics().items()])
 
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> Totals:
         from distributed import as_completed
-        self._candidates: dict = {}
         in_flight: dict = {}
         status = "FINISHED"
         try:
@@ -238,8 +242,7 @@ class Campaign:
             for rid in in_flight.values():
                 R.end_run(self.c, rid, "KILLED")
             self.totals.in_progress = 0
-            R.log_batch(self.c, self.parent, [R._metric(k, v, step=self.totals.done)
-                                              for k, v in self.totals.metrics().items()])
+            self._log_totals()
             R.end_run(self.c, self.parent, status)
         return self.totals
 

@@ -10,9 +10,9 @@ import sys
 from pathlib import Path
 
 from codecnb import config
-from codecnb.cli.progress import progress_bar
+from codecnb.progress import progress_bar
 from codecnb.cli.source_args import add_source_args, open_from_args
-from codecnb.cli.tables import fmt, rd_table, source_line
+from codecnb.cli.tables import fmt, pct, rd_table, source_line
 from codecnb.errors import CodecnbError
 from codecnb.evaluation import evaluate
 from codecnb.evaluation.evaluator import DEFAULT_QUALITIES
@@ -64,17 +64,13 @@ def run(args: argparse.Namespace) -> int:
             print(rd_table({"candidate": result.curve(), **result.baselines}))
             print()
             for name in result.bd_rate:
-                print(f"BD-rate against {name:<6} {fmt(_pct(result.bd_rate[name]), '+.2f')} %"
+                print(f"BD-rate against {name:<6} {pct(result.bd_rate[name])}"
                       f"   BD-PSNR {fmt(result.bd_psnr[name], '+.3f')} dB")
         else:
             f = result.failure
             print(f"FAILED ({f.kind}): {f.message}")
         print(f"sandbox layers: {', '.join(result.isolation)}")
     return 0 if result.ok else 1
-
-
-def _pct(x: float | None) -> float | None:
-    return None if x is None else 100 * x
 
 
 

@@ -10,7 +10,8 @@ import sys
 from pathlib import Path
 
 from codecnb.errors import CodecnbError
-from codecnb.generators import Budget, BudgetExhausted, History, make_generator
+from codecnb.generators import (Budget, BudgetExhausted, History, default_generator_name,
+                                make_generator)
 from codecnb.generators.claude import DEFAULT_MODEL
 from codecnb.generators.pricing import load_prices
 
@@ -41,16 +42,10 @@ def add_generator_args(p: argparse.ArgumentParser) -> None:
 def generator_from_args(args: argparse.Namespace, **options):
     spec = args.generator
     extra = {}
-    if (spec or "").startswith("anthropic") or (spec is None and _has_key()):
+    if (spec or default_generator_name()) == "anthropic":
         extra = dict(model=args.model, budget=Budget(args.budget_usd, args.budget_tokens),
                      prices=load_prices(args.prices), repairs=args.repairs, **options)
     return make_generator(spec, seed=args.seed, **extra)
-
-
-def _has_key() -> bool:
-    import os
-    from codecnb.generators.claude import KEY_ENV
-    return bool(os.environ.get(KEY_ENV))
 
 
 def run(args: argparse.Namespace) -> int:

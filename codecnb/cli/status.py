@@ -5,6 +5,7 @@ import argparse
 import sys
 
 from codecnb import config, jsonio
+from codecnb.cli.tables import pct as _pct
 from codecnb.errors import CodecnbError
 from codecnb.tracking import client, ensure_experiment
 from codecnb.tracking import runs as R
@@ -64,10 +65,6 @@ def leaderboard(c, exp: str, parent: str, top: int = 10) -> list[dict]:
                      "encode_fps": m.get("encode_fps"), "decode_fps": m.get("decode_fps"),
                      "program_sha256": k.data.tags.get(R.SHA, "")})
     return sorted(rows, key=lambda r: r["bd_rate_jpeg"])[:top]
-
-
-def _pct(x):
-    return "-" if x is None else f"{100 * x:+.2f} %"
 
 
 def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> None:

@@ -16,6 +16,11 @@ def fmt(value: float | None, spec: str) -> str:
     return format(value, spec)
 
 
+def pct(fraction: float | None) -> str:
+    """A fraction as a signed percentage ("-" when undefined): -0.05 -> "-5.00 %"."""
+    return "-" if fraction is None else f"{100 * fraction:+.2f} %"
+
+
 def source_line(info: SourceInfo, frames: int) -> str:
     return (f"source {info.uri}: {info.width}x{info.height} @ {info.fps:g} fps, "
             f"{frames} frames ({info.codec}, {info.pix_fmt})")

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import types
 from importlib import resources
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -67,10 +66,6 @@ class ProgramCodec:
     @classmethod
     def builtin(cls, name: str) -> "ProgramCodec":
         return cls(builtin_program(name), name)
-
-    @classmethod
-    def from_file(cls, path: Path) -> "ProgramCodec":
-        return cls(Path(path).read_text(), Path(path).stem)
 
     def encode(self, frames: np.ndarray, quality: int) -> bytes:
         return bytes(self._module.encode(frames, quality))

@@ -16,12 +16,11 @@ from typing import Callable, Sequence
 from codecnb import config
 from codecnb.baselines import SWEEPS, baseline_codecs
 from codecnb.codecs.base import program_hash
-from codecnb.errors import MetricError
 from codecnb.evaluation.baseline_cache import BaselineCache
 from codecnb.evaluation.result import EvaluationResult
 from codecnb.metrics.bdrate import bd_psnr, bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
-from codecnb.rd import RDCurve, Track, measure
+from codecnb.rd import RDCurve, Track, bd_or_none, measure
 from codecnb.sandbox.failures import CandidateFailed, Failure
 from codecnb.sandbox.isolation import IsolationPlan, default_hidden, probe
 from codecnb.sandbox.limits import Limits
@@ -57,14 +56,7 @@ def _baselines(source: Source, names: Sequence[str], segment_frames: int,
 
 
 def _bd(baselines: dict[str, RDCurve], curve: RDCurve, fn) -> dict[str, float | None]:
-    out: dict[str, float | None] = {}
-    for name, base in baselines.items():
-        try:
-            out[name] = fn(base.pairs(), curve.pairs())
-        except MetricError as exc:
-            log.info("%s against %s undefined: %s", fn.__name__, name, exc)
-            out[name] = None
-    return out
+    return {name: bd_or_none(fn, base, curve) for name, base in baselines.items()}
 
 
 class _Run:

@@ -1,7 +1,6 @@
 """What generators learn from: earlier candidates, their RD results and failures."""
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -87,7 +86,3 @@ class History:
     @classmethod
     def load(cls, path: Path) -> "History":
         return cls([HistoryEntry(**e) for e in jsonio.loads(Path(path).read_text())])
-
-    @classmethod
-    def from_json(cls, text: str) -> "History":
-        return cls([HistoryEntry(**e) for e in json.loads(text)])

@@ -199,6 +199,8 @@ def default_hidden(extra: list[Path]) -> list[Path]:
 @functools.lru_cache(maxsize=None)
 def probe(audit: bool = True) -> IsolationPlan:
     """Find out once which layers work here by starting a trivial sandboxed process."""
+    from codecnb.sandbox.reaper import enable_subreaper
+    enable_subreaper()  # orphans of candidates are re-parented to this process, then reaped
     if not (shutil.which("unshare") and shutil.which("setpriv")):
         log.warning("unshare/setpriv not found: candidates run without namespaces")
         return IsolationPlan(False, False, False, audit)

@@ -11,6 +11,7 @@ import ctypes
 import logging
 import os
 import signal
+import time
 from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -78,11 +79,27 @@ def kill_tree(root: int, pgid: int, marker: bytes) -> int:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
-    me = os.getpid()
-    for pid in victims:  # reap those that were re-parented to us
-        if (_stat(pid) or (0, 0))[0] == me:
-            try:
-                os.waitpid(pid, 0)
-            except ChildProcessError:
-                pass
+    _reap(victims, skip=root)  # the root is the caller's Popen child: Popen reaps it
     return len(victims)
+
+
+def _reap(pids: set[int], skip: int, timeout: float = 2.0) -> None:
+    """Wait for killed processes that are (or become) children of this subreaper, so that
+    none is left as a zombie. Processes re-parented elsewhere are not ours to wait for."""
+    me, deadline = os.getpid(), time.monotonic() + timeout
+    pending = set(pids) - {skip}
+    while pending and time.monotonic() < deadline:
+        for pid in list(pending):
+            st = _stat(pid)
+            if st is None:
+                pending.discard(pid)
+            elif st[0] == me:
+                try:
+                    if os.waitpid(pid, os.WNOHANG)[0]:
+                        pending.discard(pid)
+                except ChildProcessError:
+                    pending.discard(pid)
+            elif st[0] not in pids:
+                pending.discard(pid)  # its parent is alive and not ours: it reaps it
+        if pending:
+            time.sleep(0.005)

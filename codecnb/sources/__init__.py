@@ -8,7 +8,7 @@
 8
 """
 from codecnb.sources.base import DEFAULT_SEGMENT_FRAMES, Source, SourceInfo, Window
-from codecnb.sources.open import DEFAULT_SOURCE, open_source, register_scheme, resolve_local
+from codecnb.sources.open import DEFAULT_SOURCE, open_source, register_scheme
 
 __all__ = ["DEFAULT_SEGMENT_FRAMES", "DEFAULT_SOURCE", "Source", "SourceInfo", "Window",
-           "open_source", "register_scheme", "resolve_local"]
+           "open_source", "register_scheme"]

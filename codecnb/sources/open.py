@@ -42,13 +42,6 @@ def _resolver(u: SourceURI) -> Callable[[SourceURI], Path]:
                           f"(known: {known} or a local path)") from None
 
 
-def resolve_local(uri: str) -> Path | None:
-    """The local file behind ``uri`` (downloading it through the cache if remote), or None
-    for generated sources."""
-    u = parse_uri(uri)
-    return None if u.scheme == "synthetic" else _resolver(u)(u)
-
-
 def open_source(uri: str, *, start: int | None = None, frames: int | None = None,
                 resize: tuple[int, int] | None = None, **options: str) -> Source:
     """Open a video source for streaming.

@@ -35,7 +35,7 @@ FAILURE_KIND, FAILURE_MESSAGE = "codecnb.failure_kind", "codecnb.failure_message
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
 
-def _metric(key: str, value: float | None, step: int = 0, ts: int | None = None):
+def metric(key: str, value: float | None, step: int = 0, ts: int | None = None):
     from mlflow.entities import Metric
     if value is None or not math.isfinite(value):
         return None  # MLflow has no infinity; lossless points are marked by a tag instead
@@ -97,10 +97,10 @@ def create_candidate_run(c, experiment_id: str, parent_id: str, iteration: int,
                              "codecnb.parent_runs": ",".join(parent_runs)})
     rid = run.info.run_id
     log_batch(c, rid, metrics=[
-        _metric("tokens_input", cand.input_tokens), _metric("tokens_output", cand.output_tokens),
-        _metric("tokens_cache_write", cand.cache_creation_tokens),
-        _metric("tokens_cache_read", cand.cache_read_tokens), _metric("cost_usd", cand.cost_usd),
-        _metric("latency_s", cand.latency_s)],
+        metric("tokens_input", cand.input_tokens), metric("tokens_output", cand.output_tokens),
+        metric("tokens_cache_write", cand.cache_creation_tokens),
+        metric("tokens_cache_read", cand.cache_read_tokens), metric("cost_usd", cand.cost_usd),
+        metric("latency_s", cand.latency_s)],
         params={"generator": cand.generator, "model": cand.model or "-", **params},
         tags={"codecnb.generator_settings": json.dumps(cand.settings, default=str)})
     log_text(c, rid, cand.program, "candidate.py")
@@ -122,21 +122,21 @@ def log_result(c, run_id: str, result) -> None:
     ms = []
     for p in result.points:
         q = p.quality
-        ms += [_metric(f"kbps_q{q}", p.kbps), _metric(f"psnr_y_q{q}", p.psnr_y),
-               _metric(f"ssim_y_q{q}", p.ssim_y), _metric(f"bytes_q{q}", p.bytes)]
+        ms += [metric(f"kbps_q{q}", p.kbps), metric(f"psnr_y_q{q}", p.psnr_y),
+               metric(f"ssim_y_q{q}", p.ssim_y), metric(f"bytes_q{q}", p.bytes)]
         for i, v in enumerate(p.per_frame.get("psnr_y", [])):
-            ms.append(_metric(f"frame_psnr_y_q{q}", v, step=i))
+            ms.append(metric(f"frame_psnr_y_q{q}", v, step=i))
         for i, v in enumerate(p.per_frame.get("ssim_y", [])):
-            ms.append(_metric(f"frame_ssim_y_q{q}", v, step=i))
+            ms.append(metric(f"frame_ssim_y_q{q}", v, step=i))
     for name, v in result.bd_rate.items():
-        ms.append(_metric(f"bd_rate_{name}", v))
+        ms.append(metric(f"bd_rate_{name}", v))
     for name, v in result.bd_psnr.items():
-        ms.append(_metric(f"bd_psnr_{name}", v))
+        ms.append(metric(f"bd_psnr_{name}", v))
     if result.points:
         n = sum(p.frames for p in result.points)
-        ms += [_metric("encode_fps", n / max(1e-9, sum(p.encode_s for p in result.points))),
-               _metric("decode_fps", n / max(1e-9, sum(p.decode_s for p in result.points)))]
-    ms.append(_metric("eval_s", result.timings.get("total")))
+        ms += [metric("encode_fps", n / max(1e-9, sum(p.encode_s for p in result.points))),
+               metric("decode_fps", n / max(1e-9, sum(p.decode_s for p in result.points)))]
+    ms.append(metric("eval_s", result.timings.get("total")))
     tags = {"codecnb.status": result.status, "codecnb.isolation": ",".join(result.isolation)}
     if any(math.isinf(p.psnr_y) for p in result.points):
         tags["codecnb.lossless"] = "true"
