@@ -19,17 +19,6 @@ from codecnb.errors import CodecnbError
 
 log = logging.getLogger(__name__)
 
-NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "iteration.ipynb"
-
-
-def notebook_path() -> Path:
-    """``notebooks/iteration.ipynb`` of this checkout (``CODECNB_NOTEBOOK`` overrides)."""
-    path = Path(os.environ.get("CODECNB_NOTEBOOK", NOTEBOOK))
-    if not path.exists():
-        raise CodecnbError(f"iteration notebook not found at {path}; run from a codecnb "
-                           f"checkout or set CODECNB_NOTEBOOK")
-    return path
-
 
 # -- called by the notebook --------------------------------------------------------------
 def load_program(program: str) -> str:
@@ -117,22 +106,19 @@ def run_task(task: dict) -> dict:
     ``task`` holds the notebook parameters and ``work_dir``. Never raises for a failing
     candidate or notebook: the outcome says what happened.
     """
-    import papermill as pm
+    from codecnb.notebook import NotebookFailed, execute
     t0 = time.perf_counter()
     work = Path(task.pop("work_dir"))
     work.mkdir(parents=True, exist_ok=True)
-    params = {**task, "output_dir": str(work)}
     executed = work / "iteration.ipynb"
     error = None
     try:
-        pm.execute_notebook(str(notebook_path()), str(executed), parameters=params,
-                            kernel_name="python3", progress_bar=False, log_output=False,
-                            cwd=str(work), execution_timeout=int(task["timeout_s"]) + 600)
-    except Exception as exc:  # noqa: BLE001 - PapermillExecutionError and kernel deaths
-        ename = getattr(exc, "ename", type(exc).__name__)
-        evalue = getattr(exc, "evalue", str(exc))
-        error = {"kind": "crash", "message": f"the iteration notebook failed: {ename}: "
-                                             f"{str(evalue)[:500]}"}
+        execute("iteration", executed, {**task, "output_dir": str(work)}, cwd=work,
+                timeout_s=float(task["timeout_s"]) + 600)
+    except NotebookFailed as exc:
+        error = {"kind": "crash", "message": f"the iteration {exc}"}
+    except CodecnbError as exc:
+        error = {"kind": "crash", "message": str(exc)}
     _log_notebook(task, executed)
     outcome_file = work / "outcome.json"
     if error is None and outcome_file.exists():
@@ -149,12 +135,11 @@ def _log_notebook(task: dict, executed: Path) -> None:
     """The executed notebook and its HTML render, as artifacts of the candidate run."""
     if not executed.exists() or not task.get("run_id"):
         return
-    from nbconvert import HTMLExporter
+    from codecnb.notebook import to_html
     from codecnb.tracking import client, retry_locked
     html = executed.with_suffix(".html")
     try:
-        body, _ = HTMLExporter().from_filename(str(executed))
-        html.write_text(body)
+        html.write_text(to_html(executed))
     except Exception as exc:  # noqa: BLE001 - a broken notebook still gets logged
         log.warning("could not render %s to HTML: %s", executed, exc)
     c = client(task["tracking_uri"])

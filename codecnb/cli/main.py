@@ -10,10 +10,10 @@ import logging
 import sys
 
 from codecnb import __version__
-from codecnb.cli import baselines, cache, eval as eval_cmd, propose, run, status, ui
+from codecnb.cli import baselines, cache, eval as eval_cmd, propose, report, run, status, ui
 from codecnb.errors import CodecnbError
 
-COMMANDS = [run, status, baselines, eval_cmd, propose, cache, ui]
+COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import asdict
 
 from codecnb import config, jsonio
+from codecnb.analysis import compare, load_candidates
 from codecnb.cli.tables import pct as _pct
 from codecnb.errors import CodecnbError
-from codecnb.tracking import client, ensure_experiment
+from codecnb.tracking import open_experiment
 from codecnb.tracking import runs as R
 
 
@@ -29,8 +31,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _campaign(args):
-    c = client(args.tracking_uri)
-    exp = ensure_experiment(c, config.resolve("experiment", args.experiment))
+    c, exp = open_experiment(config.resolve("experiment", args.experiment), args.tracking_uri)
     if args.campaign:
         return c, exp, args.campaign
     run = R.latest_campaign(c, exp)
@@ -39,40 +40,12 @@ def _campaign(args):
     return c, exp, run.info.run_id
 
 
-def status(c, exp: str, parent: str) -> dict:
-    kids = R.children(c, exp, parent)
-    count = lambda s: sum(k.info.status == s for k in kids)  # noqa: E731
-    scores = [(k.data.metrics["bd_rate_jpeg"], k) for k in kids
-              if k.info.status == "FINISHED" and "bd_rate_jpeg" in k.data.metrics]
-    best = min(scores, key=lambda x: x[0]) if scores else None
-    return {"campaign": parent, "status": c.get_run(parent).info.status,
-            "successful": count("FINISHED"), "in_progress": count("RUNNING"),
-            "failed": count("FAILED"), "killed": count("KILLED"), "total": len(kids),
-            "best_bd_rate_jpeg": best[0] if best else None,
-            "best_run": best[1].info.run_id if best else None,
-            "cost_usd": sum(k.data.metrics.get("cost_usd", 0.0) for k in kids)}
-
-
-def leaderboard(c, exp: str, parent: str, top: int = 10) -> list[dict]:
-    rows = []
-    for k in R.children(c, exp, parent):
-        m = k.data.metrics
-        if k.info.status != "FINISHED" or "bd_rate_jpeg" not in m:
-            continue
-        rows.append({"run_id": k.info.run_id, "iteration": int(k.data.tags.get(R.ITERATION, 0)),
-                     "generator": k.data.tags.get("codecnb.generator", ""),
-                     "bd_rate_jpeg": m.get("bd_rate_jpeg"), "bd_rate_x264": m.get("bd_rate_x264"),
-                     "encode_fps": m.get("encode_fps"), "decode_fps": m.get("decode_fps"),
-                     "program_sha256": k.data.tags.get(R.SHA, "")})
-    return sorted(rows, key=lambda r: r["bd_rate_jpeg"])[:top]
-
-
 def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> None:
-    rows = leaderboard(c, exp, parent, top)
+    rows = compare.leaderboard(load_candidates(c, exp, parent), top)
     print(f"{'rank':>4}  {'iter':>4}  {'BD-rate vs JPEG':>15}  {'vs x264':>10}  "
           f"{'enc fps':>8}  generator  run")
-    for i, r in enumerate(rows, 1):
-        print(f"{i:>4}  {r['iteration']:>4}  {_pct(r['bd_rate_jpeg']):>15}  "
+    for r in rows:
+        print(f"{r['rank']:>4}  {r['iteration']:>4}  {_pct(r['bd_rate_jpeg']):>15}  "
               f"{_pct(r['bd_rate_x264']):>10}  {r['encode_fps'] or 0:8.1f}  "
               f"{r['generator']:<9}  {r['run_id']}")
     if not rows:
@@ -81,7 +54,8 @@ def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> None:
 
 def run_status(args) -> int:
     c, exp, parent = _campaign(args)
-    s = status(c, exp, parent)
+    s = {"campaign": parent, "status": c.get_run(parent).info.status,
+         **asdict(compare.status(load_candidates(c, exp, parent)))}
     if args.json:
         sys.stdout.write(jsonio.dumps(s) + "\n")
     else:
@@ -95,7 +69,8 @@ def run_status(args) -> int:
 def run_leaderboard(args) -> int:
     c, exp, parent = _campaign(args)
     if args.json:
-        sys.stdout.write(jsonio.dumps(leaderboard(c, exp, parent, args.top)) + "\n")
+        rows = compare.leaderboard(load_candidates(c, exp, parent), args.top)
+        sys.stdout.write(jsonio.dumps(rows) + "\n")
     else:
         print_leaderboard(c, exp, parent, args.top)
     return 0

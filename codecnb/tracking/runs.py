@@ -74,17 +74,23 @@ def latest_campaign(c, experiment_id: str):
     return runs[0] if runs else None
 
 
-def children(c, experiment_id: str, parent_id: str) -> list:
-    """Candidate runs of a campaign, by iteration."""
+def search_all(c, experiment_ids: str | list[str], filter_string: str) -> list:
+    """Every run matching ``filter_string`` (all pages)."""
+    ids = [experiment_ids] if isinstance(experiment_ids, str) else list(experiment_ids)
     out, token = [], None
     while True:
-        page = retry_locked(c.search_runs, [experiment_id], f"tags.`{PARENT}` = '{parent_id}'",
-                            max_results=1000, page_token=token)
+        page = retry_locked(c.search_runs, ids, filter_string, max_results=1000,
+                            page_token=token)
         out += list(page)
         token = page.token
         if not token:
-            break
-    return sorted(out, key=lambda r: int(r.data.tags.get(ITERATION, 0)))
+            return out
+
+
+def children(c, experiment_id: str, parent_id: str) -> list:
+    """Candidate runs of a campaign, by iteration."""
+    return sorted(search_all(c, experiment_id, f"tags.`{PARENT}` = '{parent_id}'"),
+                  key=lambda r: int(r.data.tags.get(ITERATION, 0)))
 
 
 def create_candidate_run(c, experiment_id: str, parent_id: str, iteration: int,

@@ -65,6 +65,8 @@ def client(uri: str | None = None):
     Opening a sqlite store runs MLflow's schema migrations; two processes doing that at
     once collide ("table ... already exists"), so it happens under a file lock.
     """
+    # MLflow draws a tqdm bar for every artifact download; in notebooks and logs it is noise
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.tracking import MlflowClient
     uri = tracking_uri(uri)
     if not uri.startswith("sqlite:///"):
@@ -97,3 +99,24 @@ def ensure_experiment(c, name: str) -> str:
         if exp is None:
             raise
         return exp.experiment_id
+
+
+def open_experiment(name: str, uri: str | None = None) -> tuple[object, str]:
+    """(client, experiment id) of an existing experiment, creating nothing: for commands
+    that only read.
+
+    Raises
+    ------
+    CodecnbError
+        When the local store or the experiment does not exist.
+    """
+    uri = tracking_uri(uri)
+    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists():
+        raise CodecnbError(f"no MLflow store at {uri[len('sqlite:///'):]}; `codecnb run` "
+                           f"creates one (or pass --tracking-uri)")
+    c = client(uri)
+    exp = retry_locked(c.get_experiment_by_name, name)
+    if exp is None:
+        raise CodecnbError(f"experiment {name!r} not found in {uri}; run "
+                           f"`codecnb run --experiment {name}` first")
+    return c, exp.experiment_id

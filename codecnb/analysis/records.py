@@ -1,0 +1,156 @@
+"""Candidate runs of MLflow as plain records (see :mod:`codecnb.tracking.runs` for the
+layout they are read from)."""
+from __future__ import annotations
+
+import math
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from codecnb import jsonio
+from codecnb.evaluation.result import EvaluationResult
+from codecnb.rd import RDCurve, RDPoint
+from codecnb.tracking import open_experiment, retry_locked
+from codecnb.tracking import runs as R
+
+TOKEN_METRICS = ("tokens_input", "tokens_output", "tokens_cache_write", "tokens_cache_read")
+
+
+@dataclass
+class CandidateRecord:
+    """One candidate run.
+
+    Attributes
+    ----------
+    run_id, campaign : str
+        The run and its campaign's (parent) run; ``campaign`` is "" for runs logged
+        outside a campaign (e.g. from the explorer).
+    iteration : int
+        Position in its campaign, from 1.
+    status : {"FINISHED", "FAILED", "KILLED", "RUNNING"}
+        The MLflow run status (FINISHED = the candidate passed).
+    start_ms : int
+        Start time, milliseconds since the epoch.
+    generator, model, source : str
+    parent_runs : list of str
+        Run ids of the candidates this one was derived from.
+    bd_rate : dict of str to float
+        BD-rate (fraction, PSNR-Y) against each baseline; missing when undefined.
+    points : list of dict
+        ``quality``, ``kbps``, ``psnr_y`` (dB; ``inf`` when lossless), ``ssim_y``.
+    encode_fps, decode_fps : float or None
+        Frames per second over all qualities.
+    tokens : int
+        LLM tokens of the proposal (input, output, cache write and read).
+    cost_usd, wall_s : float
+        The proposal's cost; the iteration's wall time on its worker (seconds).
+    failure_kind, failure_message : str or None
+    """
+
+    run_id: str
+    campaign: str
+    iteration: int
+    status: str
+    start_ms: int
+    generator: str
+    model: str
+    source: str
+    parent_runs: list[str] = field(default_factory=list)
+    bd_rate: dict[str, float] = field(default_factory=dict)
+    points: list[dict] = field(default_factory=list)
+    encode_fps: float | None = None
+    decode_fps: float | None = None
+    tokens: int = 0
+    cost_usd: float = 0.0
+    wall_s: float | None = None
+    failure_kind: str | None = None
+    failure_message: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "FINISHED"
+
+    @classmethod
+    def from_run(cls, run) -> "CandidateRecord":
+        tags, m, p = run.data.tags, run.data.metrics, run.data.params
+        qualities = sorted({int(k[len("kbps_q"):]) for k in m if k.startswith("kbps_q")})
+        lossless = tags.get("codecnb.lossless") == "true"
+        points = [{"quality": q, "kbps": m[f"kbps_q{q}"],
+                   "psnr_y": m.get(f"psnr_y_q{q}", math.inf if lossless else math.nan),
+                   "ssim_y": m.get(f"ssim_y_q{q}", math.nan)} for q in qualities]
+        return cls(
+            run_id=run.info.run_id, campaign=tags.get(R.PARENT, ""),
+            iteration=int(tags.get(R.ITERATION, 0)), status=run.info.status,
+            start_ms=int(run.info.start_time or 0),
+            generator=tags.get("codecnb.generator", p.get("generator", "")),
+            model=p.get("model", "-"), source=p.get("source", ""),
+            parent_runs=[r for r in tags.get("codecnb.parent_runs", "").split(",") if r],
+            bd_rate={k[len("bd_rate_"):]: v for k, v in m.items() if k.startswith("bd_rate_")},
+            points=points, encode_fps=m.get("encode_fps"), decode_fps=m.get("decode_fps"),
+            tokens=int(sum(m.get(k, 0) for k in TOKEN_METRICS)),
+            cost_usd=float(m.get("cost_usd", 0.0)), wall_s=m.get("wall_s"),
+            failure_kind=tags.get(R.FAILURE_KIND), failure_message=tags.get(R.FAILURE_MESSAGE))
+
+    def curve(self, name: str | None = None) -> RDCurve:
+        """The candidate's RD curve from its logged metrics (kbps, PSNR-Y, SSIM-Y only)."""
+        nan = math.nan
+        pts = [RDPoint(quality=d["quality"], bytes=0, kbps=d["kbps"], bpp=nan,
+                       psnr_y=d["psnr_y"], psnr_u=nan, psnr_v=nan, psnr_avg=nan, psnr_rgb=nan,
+                       ssim_y=d["ssim_y"], encode_s=nan, decode_s=nan, encode_fps=nan,
+                       decode_fps=nan, frames=0) for d in self.points]
+        return RDCurve(name or f"iteration {self.iteration}", "quality", pts)
+
+
+def load_candidates(c, experiment_id: str, campaign: str | None = None) -> list[CandidateRecord]:
+    """Candidate runs of an experiment (or of one campaign), in start order.
+
+    Parameters
+    ----------
+    c : MlflowClient
+    experiment_id : str
+    campaign : str, optional
+        A campaign's parent run id; None for every candidate of the experiment.
+    """
+    if campaign:
+        runs = R.children(c, experiment_id, campaign)
+    else:
+        runs = R.search_all(c, experiment_id, f"tags.`{R.ROLE}` = 'candidate'")
+    return sorted((CandidateRecord.from_run(r) for r in runs),
+                  key=lambda r: (r.start_ms, r.iteration))
+
+
+def load_result(c, run_id: str) -> EvaluationResult | None:
+    """The full evaluation result (``result.json``) logged with a candidate run, or None."""
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            path = retry_locked(c.download_artifacts, run_id, "result.json", tmp)
+        except Exception:  # noqa: BLE001 - no such artifact (e.g. failed before evaluation)
+            return None
+        return EvaluationResult.from_dict(jsonio.loads(Path(path).read_text()))
+
+
+def open_records(experiment: str, campaign: str = "", uri: str = "",
+                 ) -> tuple[object, list[CandidateRecord]]:
+    """(MLflow client, candidate records) of an experiment, or of one of its campaigns.
+
+    Raises
+    ------
+    CodecnbError
+        When the store or the experiment does not exist.
+    """
+    c, exp = open_experiment(experiment, uri or None)
+    return c, load_candidates(c, exp, campaign or None)
+
+
+def top_curves(c, records: list[CandidateRecord], board: list[dict]) -> dict[str, RDCurve]:
+    """RD curves of the leaderboard's candidates beside the baselines they were measured
+    against: those of the best candidate's ``result.json``. Candidates measured on another
+    source than the best one are left out (their curves are not comparable)."""
+    if not board:
+        return {}
+    by_id = {r.run_id: r for r in records}
+    best = by_id[board[0]["run_id"]]
+    result = load_result(c, best.run_id)
+    curves = {f"#{row['rank']} iteration {row['iteration']}": by_id[row["run_id"]].curve()
+              for row in board if by_id[row["run_id"]].source == best.source}
+    return {**curves, **(result.baselines if result else {})}

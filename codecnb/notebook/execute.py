@@ -1,0 +1,46 @@
+"""Executing a notebook with papermill, the way every part of codecnb does it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from codecnb.errors import CodecnbError
+from codecnb.notebook.locate import notebook_path
+
+
+class NotebookFailed(CodecnbError):
+    """A cell of an executed notebook raised; the executed notebook shows where."""
+
+    def __init__(self, message: str, output: Path):
+        super().__init__(message)
+        self.output = output
+
+
+def execute(name: str, output: Path, parameters: dict, cwd: Path | None = None,
+            timeout_s: float | None = None) -> Path:
+    """Execute ``notebooks/NAME.ipynb`` with ``parameters`` into ``output``.
+
+    The kernel is ``python3``: the Python that runs this function (ipykernel's own kernel
+    spec), so the notebook sees the same codecnb.
+
+    Raises
+    ------
+    NotebookFailed
+        With the error's name and message when a cell failed; ``output`` still holds the
+        executed notebook up to that cell.
+    """
+    import papermill as pm
+    output = Path(output)
+    try:
+        pm.execute_notebook(str(notebook_path(name)), str(output), parameters=parameters,
+                            kernel_name="python3", progress_bar=False, log_output=False,
+                            cwd=str(cwd or output.parent),
+                            execution_timeout=int(timeout_s) if timeout_s else None)
+    except CodecnbError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - PapermillExecutionError, dead kernels
+        ename = getattr(exc, "ename", type(exc).__name__)
+        evalue = str(getattr(exc, "evalue", exc)).strip().splitlines()
+        raise NotebookFailed(f"notebook {name}.ipynb failed: {ename}: "
+                             f"{evalue[0][:300] if evalue else ''} (see {output})",
+                             output) from None
+    return output
