@@ -55,10 +55,10 @@ def figures(result, out_dir: Path) -> dict[str, Path]:
               else dict(result.baselines))
     save_png(rd_figure(curves, title=f"RD: candidate {result.program_sha256[:10]} vs baselines"),
              paths["rd.png"])
-    if result.ok and result.first_frames:
+    if result.ok and result.frames:
         q = result.qualities[len(result.qualities) // 2]
         paths["frames.png"] = out_dir / "frames.png"
-        save_png(frame_figure(result.first_frames["original"], result.first_frames[q],
+        save_png(frame_figure(result.frames["original"][0], result.frames[q][0],
                               title=f"frame 0 at quality {q}"), paths["frames.png"])
     return paths
 

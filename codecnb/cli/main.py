@@ -10,10 +10,11 @@ import logging
 import sys
 
 from codecnb import __version__
-from codecnb.cli import baselines, cache, eval as eval_cmd, propose, report, run, status, ui
+from codecnb.cli import (baselines, cache, eval as eval_cmd, lab, propose, report, run, status,
+                         ui)
 from codecnb.errors import CodecnbError
 
-COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui]
+COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui, lab]
 
 
 def build_parser() -> argparse.ArgumentParser:

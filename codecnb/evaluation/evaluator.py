@@ -13,6 +13,8 @@ import time
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numpy as np
+
 from codecnb import config
 from codecnb.baselines import SWEEPS, baseline_codecs
 from codecnb.codecs.base import program_hash
@@ -92,7 +94,8 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
              policy: ImportPolicy = ImportPolicy(), baselines: Sequence[str] = DEFAULT_BASELINES,
              baseline_cache: BaselineCache | None | bool = True,
              isolation: IsolationPlan | None = None,
-             progress: Callable[[int], None] | None = None) -> EvaluationResult:
+             progress: Callable[[int], None] | None = None,
+             keep_frames: int = 1) -> EvaluationResult:
     """Evaluate a candidate codec program on a source, in the sandbox.
 
     Parameters
@@ -119,6 +122,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         Override the probed OS layers (for tests of the deeper layers).
     progress : callable, optional
         Called with the number of frames of each (segment, quality) done.
+    keep_frames : int
+        Keep the first ``keep_frames`` source frames and their decoded versions in
+        :attr:`EvaluationResult.frames`, for looking at (uint8 RGB, in memory).
 
     Returns
     -------
@@ -164,7 +170,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         return result("failed", failure, [], bases, 0)
     run = _Run(text, qualities, src, segment_frames, plan, limits, policy, hide)
     frames_done = 0
-    first_frames: dict = {}
+    kept: dict = {}
     try:
         deadline = time.monotonic() + limits.evaluation_timeout_s
         startup = min(deadline, time.monotonic() + limits.startup_timeout_s)
@@ -177,6 +183,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             t_m = time.perf_counter()
             ref_planes = to_planes(segment)
             timings["metrics"] += time.perf_counter() - t_m
+            keep = max(0, min(keep_frames - frames_done, len(segment)))
+            if keep:
+                kept.setdefault("original", []).append(segment[:keep].copy())
             copy_bytes(memoryview(segment).cast("B"), run.encoder.inp, segment.nbytes)
             lengths = {}
             run.encoder.thaw()
@@ -194,9 +203,8 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
                 decoded, secs = dec.decode(lengths[q], segment.shape, seg_deadline)
                 dec.freeze()
-                if frames_done == 0:
-                    first_frames.setdefault("original", segment[0].copy())
-                    first_frames[q] = decoded[0].copy()
+                if keep:
+                    kept.setdefault(q, []).append(decoded[:keep].copy())
                 track = run.tracks[q]
                 track.decode_s += secs
                 track.bytes += lengths[q]
@@ -218,6 +226,6 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         run.close()  # teardown counts in the timings: the result is built after it
     res = result(*outcome, bases, frames_done)
     if res.ok:
-        res.first_frames = first_frames
+        res.frames = {k: np.concatenate(v) for k, v in kept.items()}
     return res
 

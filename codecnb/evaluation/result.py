@@ -48,9 +48,10 @@ class EvaluationResult:
     qualities: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     limits: dict = field(default_factory=dict)
-    #: The first frame of the source and its decoded version per quality (uint8 RGB), for
-    #: looking at; not serialised.
-    first_frames: dict = field(default_factory=dict, repr=False, compare=False)
+    #: The first ``keep_frames`` frames of the source ("original") and their decoded
+    #: versions per quality, uint8 RGB arrays of shape (T, H, W, 3), for looking at; not
+    #: serialised.
+    frames: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:

@@ -5,6 +5,7 @@ import math
 from typing import Mapping, Sequence
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from codecnb.plots.style import ERROR_CMAP, MARKERS, OKABE_ITO, new_figure
 
@@ -75,6 +76,7 @@ def per_frame_figure(per_frame: Mapping[str, Mapping[str, Sequence[float]]],
         if current is not None:
             ax.axvline(current, color="#D55E00", linestyle="--", linewidth=1.2,
                        label=f"frame {current}")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_xlabel("frame (index from 0)")
         ax.set_ylabel(label)
         ax.set_title(label.split(" ")[0] + " per frame")

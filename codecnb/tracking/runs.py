@@ -93,14 +93,18 @@ def children(c, experiment_id: str, parent_id: str) -> list:
                   key=lambda r: int(r.data.tags.get(ITERATION, 0)))
 
 
-def create_candidate_run(c, experiment_id: str, parent_id: str, iteration: int,
-                         cand: Candidate, params: dict, parent_runs: list[str]) -> str:
-    """The child run of a candidate, RUNNING, with its program, prompt and response."""
-    run = retry_locked(c.create_run, experiment_id, run_name=f"iteration-{iteration:04d}",
-                       tags={ROLE: "candidate", PARENT: parent_id, ITERATION: str(iteration),
-                             SHA: cand.sha256, "codecnb.generator": cand.generator,
-                             "codecnb.parents": ",".join(cand.parents),
-                             "codecnb.parent_runs": ",".join(parent_runs)})
+def create_candidate_run(c, experiment_id: str, parent_id: str | None, iteration: int,
+                         cand: Candidate, params: dict, parent_runs: list[str],
+                         run_name: str | None = None) -> str:
+    """The run of a candidate, RUNNING, with its program, prompt and response: a child of
+    campaign ``parent_id``, or a run of its own when ``parent_id`` is None."""
+    tags = {ROLE: "candidate", ITERATION: str(iteration), SHA: cand.sha256,
+            "codecnb.generator": cand.generator, "codecnb.parents": ",".join(cand.parents),
+            "codecnb.parent_runs": ",".join(parent_runs)}
+    if parent_id:
+        tags[PARENT] = parent_id
+    run = retry_locked(c.create_run, experiment_id,
+                       run_name=run_name or f"iteration-{iteration:04d}", tags=tags)
     rid = run.info.run_id
     log_batch(c, rid, metrics=[
         metric("tokens_input", cand.input_tokens), metric("tokens_output", cand.output_tokens),
