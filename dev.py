@@ -24,8 +24,9 @@ VENV = ROOT / ".venv"
 STAMP = ROOT / ".dev-stamp"
 PY = VENV / "bin" / "python"
 
-# Debian packages used by the test suite, keyed by the executable that shows they are there.
-SYSTEM_PACKAGES: dict[str, str] = {}
+# Debian packages used by the test suite, keyed by the executable that shows they are there:
+# the browser tests drive Debian's Chromium (never a downloaded one).
+SYSTEM_PACKAGES: dict[str, str] = {"chromium": "chromium"}
 
 
 def fail(message: str) -> "NoReturn":  # noqa: F821 - annotation only

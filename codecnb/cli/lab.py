@@ -29,6 +29,8 @@ def command(port: int, no_browser: bool) -> list[str]:
     cmd = [sys.executable, "-m", "jupyterlab", f"--notebook-dir={notebook_dir()}",
            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}",
            "--ServerApp.port_retries=0"]
+    if os.geteuid() == 0:  # containers and CI machines often run as root
+        cmd.append("--ServerApp.allow_root=True")
     return cmd + (["--no-browser"] if no_browser else [])
 
 

@@ -62,7 +62,7 @@ class Explorer:
         self.run = W.Dropdown(description="run", layout=wide)
         self.status = W.HTML()
         self.progress = W.IntProgress(description="evaluating", min=0, max=1, value=0,
-                                      bar_style="info", layout=W.Layout(visibility="hidden"))
+                                      bar_style="info", layout=W.Layout(display="none"))
         self.quality = W.ToggleButtons(description="quality")
         self.frame = W.IntSlider(description="frame", min=0, max=0, continuous_update=False)
         self.zoom = W.Dropdown(description="zoom", options=ZOOMS, value=1)
@@ -171,14 +171,14 @@ class Explorer:
             self._say(f"cannot open this run: {html.escape(str(exc))}", error=True)
             return
         finally:
-            self.progress.layout.visibility = "hidden"
+            self.progress.layout.display = "none"
         self.editor.value = view.program or self.editor.value
         self.source.value, self.frames_n.value = view.window.source, view.window.frames
         self.show(view)
 
     def _show_progress(self, done: int, total: int) -> None:
         self.progress.max, self.progress.value = max(1, total), done
-        self.progress.layout.visibility = "visible"
+        self.progress.layout.display = "flex"
 
     # -- showing --------------------------------------------------------------------------
     def show(self, view: View) -> None:
@@ -263,7 +263,7 @@ class Explorer:
                                      f'</span>')
             return None
         finally:
-            self.progress.layout.visibility = "hidden"
+            self.progress.layout.display = "none"
             self.evaluate_button.disabled = False
         r = view.result
         self.try_status.value = (f"passed: {len(r.points)} quality points" if r.ok else
