@@ -114,7 +114,7 @@ def run_task(task: dict) -> dict:
     error = None
     try:
         execute("iteration", executed, {**task, "output_dir": str(work)}, cwd=work,
-                timeout_s=float(task["timeout_s"]) + 600)
+                timeout_s=float(task["timeout_s"]) + 600, warm=True)
     except NotebookFailed as exc:
         error = {"kind": "crash", "message": f"the iteration {exc}"}
     except CodecnbError as exc:

@@ -16,11 +16,13 @@ class NotebookFailed(CodecnbError):
 
 
 def execute(name: str, output: Path, parameters: dict, cwd: Path | None = None,
-            timeout_s: float | None = None) -> Path:
+            timeout_s: float | None = None, warm: bool = False) -> Path:
     """Execute ``notebooks/NAME.ipynb`` with ``parameters`` into ``output``.
 
     The kernel is ``python3``: the Python that runs this function (ipykernel's own kernel
-    spec), so the notebook sees the same codecnb.
+    spec), so the notebook sees the same codecnb. With ``warm``, the kernel of this
+    thread's previous execution is reused, its namespace cleared
+    (:mod:`codecnb.notebook.engine`); otherwise a new kernel is started and shut down.
 
     Raises
     ------
@@ -29,12 +31,14 @@ def execute(name: str, output: Path, parameters: dict, cwd: Path | None = None,
         executed notebook up to that cell.
     """
     import papermill as pm
+    from codecnb.notebook.engine import ENGINE
     output = Path(output)
     try:
         pm.execute_notebook(str(notebook_path(name)), str(output), parameters=parameters,
                             kernel_name="python3", progress_bar=False, log_output=False,
                             cwd=str(cwd or output.parent),
-                            execution_timeout=int(timeout_s) if timeout_s else None)
+                            execution_timeout=int(timeout_s) if timeout_s else None,
+                            engine_name=ENGINE if warm else None)
     except CodecnbError:
         raise
     except Exception as exc:  # noqa: BLE001 - PapermillExecutionError, dead kernels
