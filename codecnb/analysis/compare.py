@@ -53,13 +53,15 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
 
     Each row: ``rank``, ``iteration``, ``run_id``, ``generator``, ``bd_rate_jpeg``,
     ``bd_rate_x264`` (fractions), ``psnr_at_target`` (dB at ``target_kbps``, None outside
-    the candidate's range), ``encode_fps``, ``decode_fps``, ``source``.
+    the candidate's range), ``encode_fps``, ``decode_fps``, ``source``,
+    ``program_sha256``.
     """
     rows = [{"iteration": r.iteration, "run_id": r.run_id, "generator": r.generator,
              "bd_rate_jpeg": r.bd_rate["jpeg"], "bd_rate_x264": r.bd_rate.get("x264"),
              "psnr_at_target": (psnr_at_kbps(r.points, target_kbps)
                                 if target_kbps else None),
-             "encode_fps": r.encode_fps, "decode_fps": r.decode_fps, "source": r.source}
+             "encode_fps": r.encode_fps, "decode_fps": r.decode_fps, "source": r.source,
+             "program_sha256": r.program_sha256}
             for r in records if r.ok and r.bd_rate.get("jpeg") is not None]
     rows.sort(key=lambda row: row["bd_rate_jpeg"])
     for i, row in enumerate(rows, 1):

@@ -32,6 +32,8 @@ class CandidateRecord:
     start_ms : int
         Start time, milliseconds since the epoch.
     generator, model, source : str
+    program_sha256 : str
+        SHA-256 of the program's text.
     parent_runs : list of str
         Run ids of the candidates this one was derived from.
     bd_rate : dict of str to float
@@ -55,6 +57,7 @@ class CandidateRecord:
     generator: str
     model: str
     source: str
+    program_sha256: str = ""
     parent_runs: list[str] = field(default_factory=list)
     bd_rate: dict[str, float] = field(default_factory=dict)
     points: list[dict] = field(default_factory=list)
@@ -84,6 +87,7 @@ class CandidateRecord:
             start_ms=int(run.info.start_time or 0),
             generator=tags.get("codecnb.generator", p.get("generator", "")),
             model=p.get("model", "-"), source=p.get("source", ""),
+            program_sha256=tags.get(R.SHA, ""),
             parent_runs=[r for r in tags.get("codecnb.parent_runs", "").split(",") if r],
             bd_rate={k[len("bd_rate_"):]: v for k, v in m.items() if k.startswith("bd_rate_")},
             points=points, encode_fps=m.get("encode_fps"), decode_fps=m.get("decode_fps"),
