@@ -77,6 +77,9 @@ SETTINGS: dict[str, Setting] = {
                       "number of frames to use (default: the whole clip)"),
     "segment_frames": Setting("CODECNB_SEGMENT_FRAMES", 16, _positive_int,
                               "frames per encode call; memory grows with it"),
+    "threads": Setting("CODECNB_THREADS", lambda: os.cpu_count() or 1, _positive_int,
+                       "threads of the metric pass (default: one per core; the workers of a "
+                       "local campaign share the cores)"),
 }
 
 

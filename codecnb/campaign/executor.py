@@ -29,7 +29,8 @@ def scrubbed_environment() -> Iterator[None]:
 @contextlib.contextmanager
 def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
     """A ``distributed.Client``: to ``scheduler`` (tcp://host:8786) or to a new local
-    cluster of ``workers`` processes with one thread each, bound to 127.0.0.1."""
+    cluster of ``workers`` processes with one thread each, bound to 127.0.0.1, whose metric
+    passes share the cores (``CODECNB_THREADS`` = cores // workers unless set)."""
     from distributed import Client, LocalCluster
     if logging.getLogger().level > logging.DEBUG:  # dask configures its loggers at INFO
         for name in ("distributed", "distributed.scheduler", "distributed.nanny",
@@ -45,10 +46,12 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
         finally:
             client.close()
         return
+    # each worker's metric pass gets its share of the cores (unless the user set it)
+    threads = os.environ.get("CODECNB_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
     with scrubbed_environment():
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.ERROR)
+                               silence_logs=logging.ERROR, env={"CODECNB_THREADS": threads})
         client = Client(cluster)
         try:
             yield client

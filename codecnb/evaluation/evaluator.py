@@ -9,9 +9,11 @@ time (the others are stopped). Any failure ends the evaluation with a classified
 from __future__ import annotations
 
 import logging
+import threading
 import time
+from concurrent.futures import Future
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Sequence, TypeVar
 
 import numpy as np
 
@@ -32,6 +34,7 @@ from codecnb.sources import DEFAULT_SEGMENT_FRAMES, DEFAULT_SOURCE, Source, open
 from codecnb.sources.identity import source_identity
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: Bump when anything that changes measured numbers changes; results of different versions
 #: are never compared (baseline caches are keyed by it too).
@@ -57,6 +60,19 @@ def _baselines(source: Source, names: Sequence[str], segment_frames: int,
     return cache.get_or_compute(key, compute)
 
 
+def _in_background(fn: Callable[[], T]) -> "Future[T]":
+    """``fn()`` in a daemon thread; its result (or exception) in the returned future."""
+    future: Future = Future()
+
+    def run() -> None:
+        try:
+            future.set_result(fn())
+        except BaseException as exc:  # noqa: BLE001 - handed over to whoever waits
+            future.set_exception(exc)
+    threading.Thread(target=run, daemon=True, name=f"codecnb-{fn.__name__}").start()
+    return future
+
+
 def _bd(baselines: dict[str, RDCurve], curve: RDCurve, fn) -> dict[str, float | None]:
     return {name: bd_or_none(fn, base, curve) for name, base in baselines.items()}
 
@@ -76,11 +92,21 @@ class _Run:
         self.decoders = {q: self._spawn("decode", program, self.max_bits, self.raw, common)
                          for q in qualities}
         self.tracks = {q: Track(source, vmaf=False) for q in qualities}
+        self.ready = False
 
     def _spawn(self, role, program, in_size, out_size, common) -> SandboxProcess:
         p = SandboxProcess(role, program, in_size=in_size, out_size=out_size, **common)
         self.procs.append(p)
         return p
+
+    def wait_ready(self, deadline: float) -> None:
+        """Once: wait until every process has loaded the program, then stop them all.
+        Called after the first segment is read, so that start-up overlaps it."""
+        if not self.ready:
+            for p in self.procs:
+                p.wait_ready(deadline)
+                p.freeze()
+            self.ready = True
 
     def close(self) -> None:
         for p in self.procs:
@@ -134,10 +160,12 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         :class:`~codecnb.errors.CodecnbError` instead.
     """
     t_start = time.perf_counter()
+    # Probing the OS layers starts a sandboxed process (once per process): it runs while
+    # the source is opened and the baselines are looked up.
+    probing = None if isolation else _in_background(probe)
     text = Path(program).read_text() if isinstance(program, Path) else program
     src = source if isinstance(source, Source) else open_source(
         source, start=start, frames=frames, resize=resize)
-    plan = isolation or probe()
     qualities = [int(q) for q in qualities]
     hide = default_hidden([p for p in [getattr(src, "path", None),
                                        Path(config.resolve("cache_dir"))] if p is not None])
@@ -164,6 +192,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     bases, cached = _baselines(src, baselines, segment_frames, cache)
     timings["baselines"] = time.perf_counter() - t0
     log.info("baselines %s (%s)", ", ".join(bases), "cached" if cached else "computed")
+    plan = isolation or probing.result()
     failure = static_check(text, policy)
     if failure:
         failure = Failure(failure.kind, failure.message, "static", failure.line, failure.code)
@@ -174,9 +203,6 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     try:
         deadline = time.monotonic() + limits.evaluation_timeout_s
         startup = min(deadline, time.monotonic() + limits.startup_timeout_s)
-        for p in run.procs:
-            p.wait_ready(startup)
-            p.freeze()
         t_src = time.perf_counter()
         for segment in src.segments(segment_frames):
             timings["source"] += time.perf_counter() - t_src
@@ -186,6 +212,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             keep = max(0, min(keep_frames - frames_done, len(segment)))
             if keep:
                 kept.setdefault("original", []).append(segment[:keep].copy())
+            run.wait_ready(startup)  # the processes started while the segment was read
             copy_bytes(memoryview(segment).cast("B"), run.encoder.inp, segment.nbytes)
             lengths = {}
             run.encoder.thaw()

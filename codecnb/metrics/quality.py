@@ -13,8 +13,10 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from typing import Sequence
 
+import cv2
 import numpy as np
 
+from codecnb import config
 from codecnb.metrics.color import Planes, rgb_to_yuv420
 from codecnb.metrics.psnr import average_psnr, clip_psnr, mse, psnr_from_mse
 from codecnb.metrics.ssim import ssim_wang
@@ -22,11 +24,15 @@ from codecnb.metrics.ssim import ssim_wang
 
 @functools.lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=os.cpu_count() or 1, thread_name_prefix="codecnb-metric")
+    threads = config.resolve("threads")
+    if threads < (os.cpu_count() or 1):  # a share of the machine: OpenCV keeps to it too
+        cv2.setNumThreads(threads)
+    return ThreadPoolExecutor(max_workers=threads, thread_name_prefix="codecnb-metric")
 
 
 def parallel_map(fn, *iterables) -> list:
-    """``list(map(fn, ...))`` on the shared metric thread pool (one thread per core)."""
+    """``list(map(fn, ...))`` on the shared metric thread pool (setting ``threads``: one
+    thread per core unless limited)."""
     return list(_pool().map(fn, *iterables))
 
 

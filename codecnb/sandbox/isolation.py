@@ -86,6 +86,11 @@ class IsolationPlan:
 
 def python_roots() -> list[Path]:
     """Folders the candidate's Python needs to read: its installation and site-packages."""
+    return list(_python_roots())
+
+
+@functools.lru_cache(maxsize=1)
+def _python_roots() -> tuple[Path, ...]:  # fixed for the life of the process
     paths = {Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
              Path(sys.executable).resolve().parent}
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
@@ -95,7 +100,7 @@ def python_roots() -> list[Path]:
     import numpy
     paths.add(Path(numpy.__file__).resolve().parents[1])
     paths.add(CHILD.resolve().parent)
-    return sorted(paths)
+    return tuple(sorted(paths))
 
 
 def _world_readable(path: Path) -> bool:
