@@ -106,6 +106,18 @@ class Track:
         i = source.info
         self.vmaf = VmafAccumulator(i.width, i.height, i.fps) if vmaf else None
 
+    def add(self, scores, ref_planes, dis_planes) -> None:
+        """One segment's per-frame scores, and its planes for VMAF when it is measured."""
+        self.quality.add(scores)
+        if self.vmaf:
+            for r, d in zip(ref_planes, dis_planes):
+                self.vmaf.add(r, d)
+
+    def close(self) -> None:
+        """Stop the VMAF process, if any (point() does it too)."""
+        if self.vmaf:
+            self.vmaf.close()
+
     def point(self, q: int, source: Source) -> RDPoint:
         try:
             clip = self.quality.result(self.vmaf.score() if self.vmaf else None)
@@ -168,10 +180,7 @@ def measure(codecs: Mapping[str, Codec], qualities: Mapping[str, Sequence[int]],
                 track.encode_s += t1 - t0
                 track.decode_s += t2 - t1
                 scores, dis_planes = score_rgb(ref_planes, segment, decoded)
-                track.quality.add(scores)
-                if track.vmaf:
-                    for r, d in zip(ref_planes, dis_planes):
-                        track.vmaf.add(r, d)
+                track.add(scores, ref_planes, dis_planes)
                 if progress:
                     progress(len(segment))
         return {name: RDCurve(name, codecs[name].knob,
@@ -179,8 +188,7 @@ def measure(codecs: Mapping[str, Codec], qualities: Mapping[str, Sequence[int]],
                 for name in codecs}
     finally:
         for track in tracks.values():
-            if track.vmaf:
-                track.vmaf.close()
+            track.close()
 
 
 def bd_or_none(fn: Callable, anchor: RDCurve, test: RDCurve,

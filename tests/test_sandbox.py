@@ -428,6 +428,25 @@ def test_starter_in_sandbox_matches_trusted_measurement():
     assert res.bd_rate["jpeg"] is not None and res.bd_rate["jpeg"] < 0
 
 
+def test_vmaf_in_the_sandbox_matches_trusted_measurement(tmp_path):
+    from conftest import run_cli
+    import json
+    src = "synthetic:pan?size=96x64&frames=4"
+    res = evaluate(builtin_program("starter"), src, qualities=[30, 70], vmaf=True)
+    trusted = measure({"s": ProgramCodec.builtin("starter")}, {"s": [30, 70]},
+                      open_source(src), vmaf=True)["s"]
+    assert [p.vmaf for p in res.points] == pytest.approx([p.vmaf for p in trusted.points],
+                                                         abs=1e-6)
+    assert all(0 < p.vmaf <= 100 for p in res.points)
+    assert res.points[0].vmaf < res.points[1].vmaf
+    assert len(res.points[0].per_frame["vmaf"]) == 4
+    (tmp_path / "starter.py").write_text(builtin_program("starter"))
+    proc = run_cli("eval", str(tmp_path / "starter.py"), "--source", src, "--quality", "70",
+                   "--vmaf", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["points"][0]["vmaf"] == pytest.approx(res.points[1].vmaf)
+
+
 def test_cli_eval_json_and_exit_codes(tmp_path):
     from conftest import run_cli
     import json

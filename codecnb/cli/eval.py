@@ -16,7 +16,6 @@ from codecnb.cli.tables import fmt, pct, rd_table, source_line
 from codecnb.errors import CodecnbError
 from codecnb.evaluation import evaluate
 from codecnb.evaluation.evaluator import DEFAULT_QUALITIES
-
 from codecnb.sandbox.limits import GiB, Limits
 from codecnb.sandbox.policy import ImportPolicy
 
@@ -35,6 +34,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="wall-clock seconds for the whole evaluation")
     p.add_argument("--segment-timeout", type=float, default=120.0,
                    help="wall-clock seconds for one encode or decode call")
+    p.add_argument("--vmaf", action="store_true",
+                   help="also measure VMAF per point (libvmaf vmaf_v0.6.1; slow)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
     p.set_defaults(run=run)
 
@@ -55,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         result = evaluate(text, source, qualities=qualities, limits=limits,
                           policy=ImportPolicy().widened(*args.allow_import),
                           segment_frames=config.resolve("segment_frames", args.segment_frames),
-                          progress=bar.update)
+                          progress=bar.update, vmaf=args.vmaf)
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
     else:

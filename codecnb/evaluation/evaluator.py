@@ -82,7 +82,7 @@ class _Run:
 
     def __init__(self, program: str, qualities: Sequence[int], source: Source,
                  segment_frames: int, plan: IsolationPlan, limits: Limits,
-                 policy: ImportPolicy, hide: list[Path]):
+                 policy: ImportPolicy, hide: list[Path], vmaf: bool):
         i = source.info
         self.raw = segment_frames * i.height * i.width * 3
         self.max_bits = limits.max_bitstream(self.raw)
@@ -91,7 +91,7 @@ class _Run:
         self.encoder = self._spawn("encode", program, self.raw, self.max_bits, common)
         self.decoders = {q: self._spawn("decode", program, self.max_bits, self.raw, common)
                          for q in qualities}
-        self.tracks = {q: Track(source, vmaf=False) for q in qualities}
+        self.tracks = {q: Track(source, vmaf) for q in qualities}
         self.ready = False
 
     def _spawn(self, role, program, in_size, out_size, common) -> SandboxProcess:
@@ -111,6 +111,8 @@ class _Run:
     def close(self) -> None:
         for p in self.procs:
             p.close()
+        for track in self.tracks.values():
+            track.close()
 
 
 def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
@@ -121,7 +123,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
              baseline_cache: BaselineCache | None | bool = True,
              isolation: IsolationPlan | None = None,
              progress: Callable[[int], None] | None = None,
-             keep_frames: int = 1) -> EvaluationResult:
+             keep_frames: int = 1, vmaf: bool = False) -> EvaluationResult:
     """Evaluate a candidate codec program on a source, in the sandbox.
 
     Parameters
@@ -151,6 +153,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     keep_frames : int
         Keep the first ``keep_frames`` source frames and their decoded versions in
         :attr:`EvaluationResult.frames`, for looking at (uint8 RGB, in memory).
+    vmaf : bool
+        Also measure VMAF per point (libvmaf, model vmaf_v0.6.1; slow; see
+        :mod:`codecnb.metrics.vmaf`). Counted in the ``metrics`` time.
 
     Returns
     -------
@@ -197,7 +202,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     if failure:
         failure = Failure(failure.kind, failure.message, "static", failure.line, failure.code)
         return result("failed", failure, [], bases, 0)
-    run = _Run(text, qualities, src, segment_frames, plan, limits, policy, hide)
+    run = _Run(text, qualities, src, segment_frames, plan, limits, policy, hide, vmaf)
     frames_done = 0
     kept: dict = {}
     try:
@@ -237,9 +242,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 track.bytes += lengths[q]
                 timings["candidate"] += secs
                 t_m = time.perf_counter()
-                scores, _ = score_rgb(ref_planes, segment, decoded)
+                scores, dis_planes = score_rgb(ref_planes, segment, decoded)
                 del decoded
-                track.quality.add(scores)
+                track.add(scores, ref_planes, dis_planes)
                 timings["metrics"] += time.perf_counter() - t_m
                 if progress:
                     progress(len(segment))
