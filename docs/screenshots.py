@@ -33,6 +33,10 @@ IMAGES = ROOT / "docs" / "images"
 def explorer(uri: str, tmp: Path) -> None:
     notebooks = tmp / "notebooks"
     shutil.copytree(ROOT / "notebooks", notebooks)
+    settings = tmp / "settings" / "@jupyterlab" / "apputils-extension"
+    settings.mkdir(parents=True)    # no "news" prompt over the picture
+    (settings / "notification.jupyterlab-settings").write_text(
+        json.dumps({"fetchNews": "false", "checkForUpdates": False}))
     port, token = free_port(), "screenshots"
     env = {"CODECNB_NOTEBOOKS": str(notebooks), "JUPYTER_TOKEN": token,
            "JUPYTERLAB_WORKSPACES_DIR": str(tmp / "ws"),
@@ -42,8 +46,6 @@ def explorer(uri: str, tmp: Path) -> None:
                f"{base}/api?token={token}", env=env), browser(1500, 2200) as page:
         page.goto(f"{base}/lab/tree/explore.ipynb?token={token}")
         page.get_by_text("Python 3 (ipykernel) | Idle").wait_for()
-        if page.get_by_role("button", name="No").count():
-            page.get_by_role("button", name="No").click()      # the news prompt
         page.get_by_role("menuitem", name="Run", exact=True).click()
         page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
         page.wait_for_function("() => [...document.querySelectorAll('.widget-image')]"
@@ -75,6 +77,16 @@ def mlflow_compare(uri: str, experiment: str) -> None:
             browser(1500, 1300) as page:
         page.goto(f"{base}/#/compare-runs?{query}")
         page.get_by_text("bd_rate_jpeg").first.wait_for()
+        close = page.locator("[data-component-id^='mlflow.assistant.chat_panel.close']")
+        if close.count():
+            close.first.click()                                 # the assistant panel
+        metrics = page.locator(".du-bois-light-select").nth(1)    # parameters, metrics
+        metrics.locator(".du-bois-light-select-selection-item-remove").click()
+        for name in ("bd_rate_jpeg", "bd_rate_x264", "encode_fps", "psnr_y_q50"):
+            metrics.click()
+            page.keyboard.type(name)
+            page.keyboard.press("Enter")
+        page.keyboard.press("Escape")
         page.wait_for_timeout(3000)
         page.screenshot(path=IMAGES / "mlflow-compare.png")
 
@@ -83,13 +95,17 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--experiment", default="codecnb")
     ap.add_argument("--tracking-uri", default=None)
+    ap.add_argument("--only", choices=["explorer", "report", "mlflow"])
     args = ap.parse_args()
     uri = tracking_uri(args.tracking_uri or f"sqlite:///{ROOT / 'mlruns' / 'mlflow.db'}")
     IMAGES.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        explorer(uri, Path(tmp))
-        report(uri, args.experiment, Path(tmp))
-        mlflow_compare(uri, args.experiment)
+        if not args.only or args.only == "explorer":
+            explorer(uri, Path(tmp))
+        if not args.only or args.only == "report":
+            report(uri, args.experiment, Path(tmp))
+        if not args.only or args.only == "mlflow":
+            mlflow_compare(uri, args.experiment)
     print("\n".join(str(p) for p in sorted(IMAGES.glob("*.png"))))
     return 0
 

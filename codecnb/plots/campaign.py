@@ -36,6 +36,7 @@ def progress_figure(rows: Sequence[dict], baseline: str = "jpeg",
         y = max([v for _, v in ok], default=0)
         ax.scatter(failed, [y] * len(failed), color="#555555", marker="x",
                    label="failed (no BD-rate)", zorder=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("candidate (in order of proposal)")
     ax.set_ylabel(f"BD-rate vs {baseline} (%, PSNR-Y; lower is better)")
     ax.set_title(title)
@@ -73,6 +74,7 @@ def spending_figure(rows: Sequence[dict], title: str = "Tokens and cost"):
     ax = fig.add_subplot()
     idx = [r["index"] for r in rows]
     ax.bar(idx, [r["tokens"] for r in rows], color=OKABE_ITO[5], label="tokens")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("candidate (in order of proposal)")
     ax.set_ylabel("tokens per candidate")
     ax.set_ylim(0, max([r["tokens"] for r in rows] + [1]) * 1.1)
@@ -117,6 +119,7 @@ def lineage_figure(records: Sequence, edges: Sequence[tuple[str, str]],
     failed = [pos[r.run_id] for r in records if r.run_id not in scored]
     if failed:
         ax.scatter(*zip(*failed), color="#555555", marker="x", label="failed", zorder=3)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("candidate (in order of proposal)")
     ax.set_ylabel(f"BD-rate vs {baseline} (%, lower is better)")
     ax.set_title(title)
