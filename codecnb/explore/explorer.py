@@ -13,16 +13,16 @@ from __future__ import annotations
 import html
 import logging
 import math
-from pathlib import Path
 
 from codecnb import config
-from codecnb.analysis import compare, load_candidates
+from codecnb.analysis import compare, open_records
 from codecnb.codecs import builtin_program
 from codecnb.errors import CodecnbError
 from codecnb.explore.views import View, Window, evaluate_program, log_view, view_of_run
 from codecnb.plots import frame_figure, per_frame_figure, png_bytes, rd_figure
 from codecnb.tracking import client, ensure_experiment, retry_locked
 from codecnb.tracking import tracking_uri as resolve_uri
+from codecnb.tracking.store import store_exists
 
 log = logging.getLogger(__name__)
 
@@ -108,13 +108,9 @@ class Explorer:
     def _client(self):
         return client(self.uri)
 
-    def _store_exists(self) -> bool:
-        return not self.uri.startswith("sqlite:///") or Path(
-            self.uri[len("sqlite:///"):]).exists()
-
     def _load_experiments(self, preferred: str) -> None:
         names = []
-        if self._store_exists():
+        if store_exists(self.uri):
             names = [e.name for e in retry_locked(self._client().search_experiments)]
         self._quiet = True
         try:
@@ -130,9 +126,7 @@ class Explorer:
                       f"</code>, or try a program below.")
 
     def _load_runs(self, open_first: bool = True) -> None:
-        c = self._client()
-        exp = retry_locked(c.get_experiment_by_name, self.experiment.value)
-        records = load_candidates(c, exp.experiment_id) if exp else []
+        _, records = open_records(self.experiment.value, uri=self.uri)
         self._records = {r.run_id: r for r in records}
         board = {row["run_id"]: row["rank"] for row in compare.leaderboard(records)}
         options = [(self._run_label(r, board.get(r.run_id)), r.run_id)

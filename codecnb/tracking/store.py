@@ -101,6 +101,11 @@ def ensure_experiment(c, name: str) -> str:
         return exp.experiment_id
 
 
+def store_exists(uri: str) -> bool:
+    """False only for a local sqlite store whose file does not exist yet."""
+    return not uri.startswith("sqlite:///") or Path(uri[len("sqlite:///"):]).exists()
+
+
 def open_experiment(name: str, uri: str | None = None) -> tuple[object, str]:
     """(client, experiment id) of an existing experiment, creating nothing: for commands
     that only read.
@@ -111,7 +116,7 @@ def open_experiment(name: str, uri: str | None = None) -> tuple[object, str]:
         When the local store or the experiment does not exist.
     """
     uri = tracking_uri(uri)
-    if uri.startswith("sqlite:///") and not Path(uri[len("sqlite:///"):]).exists():
+    if not store_exists(uri):
         raise CodecnbError(f"no MLflow store at {uri[len('sqlite:///'):]}; `codecnb run` "
                            f"creates one (or pass --tracking-uri)")
     c = client(uri)
