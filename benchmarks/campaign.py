@@ -11,7 +11,7 @@ Prints three figures:
 3. the source cache's effect: a cold first iteration (S3 source downloaded into an empty
    cache, from a local S3 server) against warm later ones.
 
-    python benchmarks/campaign.py [--iterations 12]
+    python benchmarks/campaign.py [--iterations 12] [--frames 8]
 """
 from __future__ import annotations
 
@@ -61,13 +61,15 @@ def median_metric(kids, key: str) -> float:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--iterations", type=int, default=12)
+    ap.add_argument("--frames", type=int, default=8,
+                    help="frames per evaluation (the default campaign uses 8)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         os.environ["CODECNB_CACHE_DIR"] = str(tmp / "cache")
-        campaign(tmp, "warmup", 1, 1)  # baselines cached, imports warm
-        w1, kids1 = campaign(tmp, "one-worker", 1, args.iterations)
-        w2, kids2 = campaign(tmp, "two-workers", 2, args.iterations)
+        campaign(tmp, "warmup", 1, 1, frames=args.frames)  # baselines cached, imports warm
+        w1, kids1 = campaign(tmp, "one-worker", 1, args.iterations, frames=args.frames)
+        w2, kids2 = campaign(tmp, "two-workers", 2, args.iterations, frames=args.frames)
         overheads = [k.data.metrics["wall_s"] - k.data.metrics["eval_s"]
                      for k in kids1 + kids2 if "eval_s" in k.data.metrics]
         srv = start_server(tmp)
@@ -87,8 +89,8 @@ def main() -> int:
     ss1, ss2 = steady_rate(kids1, 1), steady_rate(kids2, 2)
     med = statistics.median(overheads)
     walls = [k.data.metrics["wall_s"] for k in kids3]
-    print(f"campaigns of {args.iterations} offline candidates, 8 frames of {SOURCE}, "
-          f"{os.cpu_count()} cores ({ok1} and {ok2} passed)")
+    print(f"campaigns of {args.iterations} offline candidates, {args.frames} frames of "
+          f"{SOURCE}, {os.cpu_count()} cores ({ok1} and {ok2} passed)")
     print(f"1. per-iteration overhead (worker wall - evaluation): median {med:.2f} s, "
           f"min {min(overheads):.2f} s, max {max(overheads):.2f} s (target: median <= 3 s)")
     print(f"2. iterations/minute, whole campaign (cluster start and cold kernels included): "

@@ -86,6 +86,16 @@ def test_workers_never_receive_the_api_key(monkeypatch):
     assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-NOT-FOR-WORKERS"  # restored
 
 
+def test_local_workers_share_the_cores_for_metrics(monkeypatch):
+    monkeypatch.delenv("CODECNB_THREADS", raising=False)
+    with dask_client(2) as dc:
+        seen = dc.run(lambda: os.environ.get("CODECNB_THREADS"))
+    assert set(seen.values()) == {str(max(1, (os.cpu_count() or 1) // 2))}
+    monkeypatch.setenv("CODECNB_THREADS", "3")                # the user's choice wins
+    with dask_client(1) as dc:
+        assert set(dc.run(lambda: os.environ.get("CODECNB_THREADS")).values()) == {"3"}
+
+
 def _wait_port(port: int, proc, what: str, timeout: float = 60):
     import socket
     deadline = time.time() + timeout

@@ -56,6 +56,7 @@ class Explorer:
         self.view: View | None = None
         self._window = window or Window()
         self._records: dict = {}
+        self._mlflow = None
         self._quiet = False  # set while several widgets change at once
         wide = W.Layout(width="48%")
         self.experiment = W.Dropdown(description="experiment", layout=wide)
@@ -106,7 +107,10 @@ class Explorer:
 
     # -- choosing -------------------------------------------------------------------------
     def _client(self):
-        return client(self.uri)
+        """The MLflow client, made on first use (opening a store creates it)."""
+        if self._mlflow is None:
+            self._mlflow = client(self.uri)
+        return self._mlflow
 
     def _load_experiments(self, preferred: str) -> None:
         names = []
