@@ -78,8 +78,8 @@ SETTINGS: dict[str, Setting] = {
     "segment_frames": Setting("CODECNB_SEGMENT_FRAMES", 16, _positive_int,
                               "frames per encode call; memory grows with it"),
     "threads": Setting("CODECNB_THREADS", lambda: os.cpu_count() or 1, _positive_int,
-                       "threads of the metric pass (default: one per core; the workers of a "
-                       "local campaign share the cores)"),
+                       "threads of the metric pass (default: one per core; 1 in a local "
+                       "campaign's workers, which are one thread of work each)"),
 }
 
 

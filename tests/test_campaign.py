@@ -86,11 +86,12 @@ def test_workers_never_receive_the_api_key(monkeypatch):
     assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-NOT-FOR-WORKERS"  # restored
 
 
-def test_local_workers_share_the_cores_for_metrics(monkeypatch):
+def test_local_workers_keep_metrics_to_their_thread(monkeypatch):
     monkeypatch.delenv("CODECNB_THREADS", raising=False)
     with dask_client(2) as dc:
         seen = dc.run(lambda: os.environ.get("CODECNB_THREADS"))
-    assert set(seen.values()) == {str(max(1, (os.cpu_count() or 1) // 2))}
+        assert set(dc.nthreads().values()) == {1}
+    assert set(seen.values()) == {"1"}
     monkeypatch.setenv("CODECNB_THREADS", "3")                # the user's choice wins
     with dask_client(1) as dc:
         assert set(dc.run(lambda: os.environ.get("CODECNB_THREADS")).values()) == {"3"}

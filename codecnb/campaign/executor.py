@@ -11,6 +11,8 @@ from codecnb.errors import CodecnbError
 from codecnb.generators.claude import KEY_ENV
 
 log = logging.getLogger(__name__)
+#: Threads of a local worker: one iteration at a time, one thread of work.
+THREADS_PER_WORKER = 1
 #: Environment variables that must not reach workers (they would reach notebooks too).
 SECRETS = (KEY_ENV, "ANTHROPIC_AUTH_TOKEN")
 
@@ -30,7 +32,7 @@ def scrubbed_environment() -> Iterator[None]:
 def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
     """A ``distributed.Client``: to ``scheduler`` (tcp://host:8786) or to a new local
     cluster of ``workers`` processes with one thread each, bound to 127.0.0.1, whose metric
-    passes share the cores (``CODECNB_THREADS`` = cores // workers unless set)."""
+    passes keep to that thread (``CODECNB_THREADS=1`` unless set)."""
     from distributed import Client, LocalCluster
     if logging.getLogger().level > logging.DEBUG:  # dask configures its loggers at INFO
         for name in ("distributed", "distributed.scheduler", "distributed.nanny",
@@ -46,11 +48,12 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
         finally:
             client.close()
         return
-    # each worker's metric pass gets its share of the cores (unless the user set it)
-    threads = os.environ.get("CODECNB_THREADS") or str(max(1, (os.cpu_count() or 1) // workers))
+    # A worker is one thread of work (threads_per_worker=1): its metric pass keeps to it,
+    # and parallelism comes from workers (unless the user set CODECNB_THREADS).
+    threads = os.environ.get("CODECNB_THREADS") or str(THREADS_PER_WORKER)
     with scrubbed_environment():
-        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=THREADS_PER_WORKER,
+                               processes=True, host="127.0.0.1", dashboard_address=None,
                                silence_logs=logging.ERROR, env={"CODECNB_THREADS": threads})
         client = Client(cluster)
         try:

@@ -27,7 +27,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--frames", type=int, default=8, help="frames per evaluation (default 8)")
     p.add_argument("--qualities", default="25,50,75,90", help="comma-separated qualities")
     p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="local Dask workers (default: 2, or the cores if fewer)")
+                   help="local Dask workers, one thread of work each (default: 2, or the "
+                        "cores if fewer; one per core uses the whole machine)")
     p.add_argument("--scheduler", help="an existing Dask scheduler, tcp://host:8786")
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))
     p.add_argument("--experiment", help=config.cli_help("experiment"))
