@@ -202,6 +202,14 @@ def main():
 
     inp = mmap.mmap(cfg["in_fd"], cfg["in_size"], prot=mmap.PROT_READ)
     out = mmap.mmap(cfg["out_fd"], cfg["out_size"], prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    # Map every page now, while the parent reads the first segment, rather than fault
+    # them in one by one inside the first encode or decode (Linux >= 5.14; else skipped).
+    for m, advice in ((out, getattr(mmap, "MADV_POPULATE_WRITE", 23)),
+                      (inp, getattr(mmap, "MADV_POPULATE_READ", 22))):
+        try:
+            m.madvise(advice)
+        except OSError:
+            pass
     lines = cfg["program"].splitlines()
     code = compile(cfg["program"], CANDIDATE, "exec")
     guard = _Guard(ctrl_out, os.getcwd(), cfg["read_roots"], cfg["deny_roots"],
