@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -80,14 +79,12 @@ def main() -> int:
         print(f"{name:<16} {tt['total']:8.2f} {tt['candidate']:12.2f} {tt['metrics']:10.2f} "
               f"{tt['source']:9.2f} {tt['overhead']:11.2f}")
     for label, tt in (("warm", t), ("cold", rows["identity (cold)"].timings)):
-        print(f"identity overhead, {label}: {tt['overhead']:.2f} s ({tt['overhead'] / n * 1000:.1f} "
-              f"ms per frame in all, {tt['overhead'] / n / len(qualities) * 1000:.1f} ms per "
-              f"frame per quality); budget {budget:.2f} s (1 s + 10 ms/frame); ratio overhead/budget "
-              f"{tt['overhead'] / budget:.2f}")
-    cold_all = [r.timings["overhead"] for r in colds]
-    print(f"cold overheads over {len(colds)} fresh processes: median "
-          f"{statistics.median(cold_all):.2f} s, min {min(cold_all):.2f} s, max "
-          f"{max(cold_all):.2f} s")
+        o = tt["overhead"]
+        print(f"identity overhead, {label}: {o:.2f} s ({o / n * 1000:.1f} ms per frame in all, "
+              f"{o / n / len(qualities) * 1000:.1f} ms per frame per quality); budget "
+              f"{budget:.2f} s (1 s + 10 ms/frame); ratio overhead/budget {o / budget:.2f}")
+    print(f"cold overheads over {len(colds)} fresh processes (the median is above): min "
+          f"{colds[0].timings['overhead']:.2f} s, max {colds[-1].timings['overhead']:.2f} s")
     print(f"starter codec total time: {rows['starter'].timings['total']:.2f} s "
           f"(identity total {t['total']:.2f} s)")
     cold = rows["identity (cold)"].timings["overhead"]
