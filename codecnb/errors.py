@@ -33,6 +33,10 @@ class ConfigError(CodecnbError):
     """A setting (CLI flag or environment variable) has an invalid value."""
 
 
+class SuiteError(CodecnbError):
+    """A clip suite cannot be loaded (missing file, bad TOML, invalid clip, unknown name)."""
+
+
 class SandboxError(CodecnbError):
     """The sandbox itself could not be built (not a failure of the candidate)."""
 
