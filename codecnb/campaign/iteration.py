@@ -92,7 +92,8 @@ class Outcome:
 
 
 def write_outcome(out_dir: Path, result) -> None:
-    points = [{"quality": p.quality, "kbps": p.kbps, "psnr_y": p.psnr_y, "ssim_y": p.ssim_y}
+    points = [{"quality": p.quality, "kbps": p.kbps, "psnr_y": p.psnr_y, "ssim_y": p.ssim_y,
+               "encode_s": p.encode_s, "decode_s": p.decode_s, "frames": p.frames}
               for p in result.points]
     o = Outcome(result.status, result.failure.to_dict() if result.failure else None,
                 dict(result.bd_rate), points, result.timings.get("total", 0.0))

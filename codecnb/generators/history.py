@@ -25,6 +25,10 @@ class HistoryEntry:
     points: list[dict] = field(default_factory=list)   # quality, kbps, psnr_y, ssim_y
     failure: dict | None = None                       # kind, message, stage, line, code
     settings: dict = field(default_factory=dict)
+    #: encode_s, decode_s (seconds over all qualities), frames, encode_fps, decode_fps
+    timing: dict = field(default_factory=dict)
+    #: suite clip name -> BD-rate against the objective (training clips only)
+    per_clip: dict = field(default_factory=dict)
 
     @property
     def score(self) -> float | None:
@@ -41,7 +45,24 @@ class HistoryEntry:
                    "ssim_y": p.ssim_y} for p in result.points]
         return cls(cand.sha256, cand.program, cand.generator, cand.parents, result.status,
                    dict(result.bd_rate), points,
-                   result.failure.to_dict() if result.failure else None, cand.settings)
+                   result.failure.to_dict() if result.failure else None, cand.settings,
+                   timing_of(result.points), dict(getattr(result, "per_clip", None) or {}))
+
+
+def timing_of(points) -> dict:
+    """Encode and decode seconds summed over the RD points (objects or dicts with
+    ``encode_s``, ``decode_s``, ``frames``), and the frame rates they imply; {} if unknown."""
+    get = (lambda p, k: p.get(k) if isinstance(p, dict) else getattr(p, k, None))
+    enc = [get(p, "encode_s") for p in points]
+    dec = [get(p, "decode_s") for p in points]
+    frames = [get(p, "frames") for p in points]
+    if not points or None in enc or None in dec or None in frames:
+        return {}
+    n = sum(frames)
+    out = {"encode_s": round(sum(enc), 4), "decode_s": round(sum(dec), 4), "frames": n}
+    out["encode_fps"] = n / max(sum(enc), 1e-9)
+    out["decode_fps"] = n / max(sum(dec), 1e-9)
+    return out
 
 
 @dataclass

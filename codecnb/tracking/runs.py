@@ -191,5 +191,6 @@ def history_of(c, runs) -> History:
             status="ok" if r.info.status == "FINISHED" else "failed",
             bd_rate={k[len("bd_rate_"):]: v for k, v in metrics.items()
                      if k.startswith("bd_rate_")},
-            points=points, failure=failure, settings=settings))
+            points=points, failure=failure, settings=settings,
+            timing={k: metrics[k] for k in ("encode_fps", "decode_fps") if k in metrics}))
     return h
