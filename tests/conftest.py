@@ -1,9 +1,21 @@
-"""Shared fixtures: the real test videos of ../shared/testdata and a CLI runner."""
+"""Shared fixtures: the real test videos of ../shared/testdata and a CLI runner.
+
+Hermetic by construction: before any test (and any fixture or subprocess a test starts)
+runs, the caller's ``ANTHROPIC_*``, ``AWS_*``, ``MLFLOW_*`` and ``CODECNB_*`` variables are
+removed from this process's environment, and the cache folders point at a temporary folder
+of this session (never ``~/.cache/codecnb``). Tests that need one of these set it
+themselves (``monkeypatch.setenv`` or ``run_cli(env=...)``).
+
+Slow tests (more than a few seconds) are marked ``slow``: ``pytest -m "not slow"`` is the
+quick day-to-day subset; CI runs everything.
+"""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 from dataclasses import dataclass
@@ -14,6 +26,42 @@ from programs import BROADCAST, GOOD, SOURCE, SYNTAX
 
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = Path(os.environ.get("CODECNB_TESTDATA", ROOT.parent / "shared" / "testdata"))
+#: Prefixes of the environment variables no test may inherit from the caller.
+SCRUBBED = ("ANTHROPIC_", "AWS_", "MLFLOW_", "CODECNB_")
+_SESSION_TMP: Path | None = None
+
+#: Whole modules that are slow (campaigns, browsers, long clips, notebooks executed).
+SLOW_MODULES = {"test_browser", "test_memory", "test_notebooks", "test_explore"}
+#: Fixtures whose users are slow (a real campaign behind them).
+SLOW_FIXTURES = {"campaign_store"}
+
+
+def scrub_environment(environ: dict | os._Environ = os.environ) -> None:
+    """Remove the caller's ANTHROPIC_*, AWS_*, MLFLOW_*, CODECNB_* variables."""
+    for key in [k for k in environ if k.startswith(SCRUBBED)]:
+        del environ[key]
+
+
+def pytest_configure(config):
+    global _SESSION_TMP
+    scrub_environment()
+    _SESSION_TMP = Path(tempfile.mkdtemp(prefix="codecnb-tests-"))
+    os.environ["CODECNB_CACHE_DIR"] = str(_SESSION_TMP / "cache")
+    os.environ["XDG_CACHE_HOME"] = str(_SESSION_TMP / "xdg-cache")
+    os.environ["MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"] = "false"
+
+
+def pytest_unconfigure(config):
+    if _SESSION_TMP is not None:
+        shutil.rmtree(_SESSION_TMP, ignore_errors=True)
+
+
+def pytest_collection_modifyitems(config, items):
+    import pytest as _pytest
+    for item in items:
+        module = item.module.__name__.rsplit(".", 1)[-1] if item.module else ""
+        if module in SLOW_MODULES or SLOW_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(_pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

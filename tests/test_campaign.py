@@ -20,6 +20,8 @@ from codecnb.tracking import runs as R
 from programs import BROADCAST, GOOD, SHAPE, SOURCE, SYNTAX
 from s3fixtures import free_port
 
+pytestmark = pytest.mark.slow  # every test here starts Dask workers or a whole campaign
+
 
 def codecnb(*args, cwd: Path, env: dict | None = None, timeout: float = 900):
     return subprocess.run([sys.executable, "-m", "codecnb", *args], cwd=cwd, text=True,
