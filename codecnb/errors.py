@@ -41,3 +41,8 @@ class SandboxError(CodecnbError):
     """The sandbox itself could not be built (not a failure of the candidate)."""
 
     exit_code = 3
+
+
+class EditError(CodecnbError):
+    """A model's SEARCH/REPLACE edit does not apply to its parent program, or its tunable
+    block is malformed (sent back to the model for repair)."""
