@@ -38,8 +38,8 @@ def make_generator(spec: str | None, *, seed: int = 0, **anthropic_options) -> G
     """Build a generator from ``offline``, ``anthropic``, ``replay:PATH`` or
     ``replay:mlflow:EXPERIMENT[:N]`` (None: the default)."""
     spec = spec or default_generator_name()
-    if spec == "offline":
-        return OfflineGenerator(seed=seed)
+    if spec == "offline" or spec.startswith("offline:"):
+        return OfflineGenerator(seed=seed, algorithm=spec.partition(":")[2] or "optuna")
     if spec == "anthropic":
         return AnthropicGenerator(seed=seed, **anthropic_options)
     if spec.startswith("replay:mlflow:"):
@@ -47,7 +47,8 @@ def make_generator(spec: str | None, *, seed: int = 0, **anthropic_options) -> G
         return ReplayGenerator.from_experiment(experiment, int(top) if top.isdigit() else 5)
     if spec.startswith("replay:"):
         return ReplayGenerator(Path(spec.split(":", 1)[1]))
-    raise ConfigError(f"unknown generator {spec!r} (offline, anthropic or replay:PATH)")
+    raise ConfigError(f"unknown generator {spec!r} (offline, offline:pattern, anthropic or "
+                      f"replay:PATH)")
 
 
 __all__ = ["AnthropicGenerator", "Budget", "BudgetExhausted", "Candidate", "Generator",

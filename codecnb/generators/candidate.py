@@ -31,6 +31,12 @@ class Candidate:
         Wall-clock seconds spent waiting for the model.
     failure : Failure or None
         Set when no usable program came out (kind ``generation``).
+    rejected : list of dict
+        Proposals rejected before evaluation on the way to this one (novelty: reason,
+        known program, similarity); their cost is included above.
+    artifacts : dict of str to str
+        Extra text files to log with the candidate's run (name -> content), e.g. the
+        search's summary of what worked, or a tuning study.
     """
 
     program: str
@@ -47,6 +53,8 @@ class Candidate:
     cost_usd: float = 0.0
     latency_s: float = 0.0
     failure: Failure | None = None
+    rejected: list = field(default_factory=list)
+    artifacts: dict = field(default_factory=dict)
 
     @property
     def sha256(self) -> str:

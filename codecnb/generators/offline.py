@@ -1,36 +1,158 @@
 """A history-guided search over a family of block-transform codecs; no network, no key.
 
-Every candidate is the program ``templates/family.py`` with its parameter block set, so it
-is a complete standalone program that goes through the same evaluator as LLM code. With
-probability ``explore`` a candidate is a random member of the family; otherwise a parent is
-picked by tournament among the best (by BD-rate against JPEG) and one or two of its
-parameters move to a neighbouring value. The same seed and history give the same proposal.
+Every candidate is the program ``templates/family.py`` with its parameter block set
+(:mod:`codecnb.generators.family_space`), so it is a complete standalone program that goes
+through the same evaluator as LLM code. Two algorithms, the same seed and history giving
+the same proposal:
+
+``optuna`` (default)
+    Optuna's TPE sampler over the family's parameters. The study is rebuilt from the
+    history at every proposal (each evaluated family program is a finished trial, a failed
+    one a failed trial), so resume and replay see the same study. The first trial is the
+    starter's parameters; a proposal whose effective parameters are already known (the
+    same program) is not evaluated again: the study is told the known result and asked
+    again, and the rejection is recorded with the candidate.
+``pattern``
+    The earlier pattern search: with probability ``explore`` a random member of the family;
+    otherwise a parent is taken from the best (by BD-rate against JPEG) and one parameter
+    moves to a neighbouring value, the step that improved it first.
+
+References
+----------
+Bergstra et al., "Algorithms for hyper-parameter optimization", NeurIPS 2011 (TPE).
+Akiba et al., "Optuna", KDD 2019.
 """
 from __future__ import annotations
 
+import logging
 import random
+import warnings
 
 from codecnb.codecs.base import program_hash
+from codecnb.errors import ConfigError
 from codecnb.generators.candidate import Candidate
 from codecnb.generators.family_space import (SPACE, STARTER, active_keys, effective,
                                              family_template, params_of, render)
 from codecnb.generators.history import History, HistoryEntry
 
-__all__ = ["OfflineGenerator", "SPACE", "STARTER", "active_keys", "effective",
+log = logging.getLogger(__name__)
+
+__all__ = ["ALGORITHMS", "OfflineGenerator", "SPACE", "STARTER", "active_keys", "effective",
            "family_template", "params_of", "render"]
+
+ALGORITHMS = ("optuna", "pattern")
 
 
 class OfflineGenerator:
-    """Pattern search over the codec family, guided by the history's BD-rates."""
+    """Search over the codec family, guided by the history's BD-rates.
+
+    Parameters
+    ----------
+    seed : int
+    explore : float
+        Pattern search only: probability of a random family member.
+    algorithm : {"optuna", "pattern"}
+    startup : int
+        Optuna only: trials sampled at random (after the starter) before TPE models the
+        results.
+    """
 
     name = "offline"
 
-    def __init__(self, seed: int = 0, explore: float = 0.15):
-        self.seed, self.explore = seed, explore
+    def __init__(self, seed: int = 0, explore: float = 0.15, algorithm: str = "optuna",
+                 startup: int = 6):
+        if algorithm not in ALGORITHMS:
+            raise ConfigError(f"offline algorithm {algorithm!r}: expected one of "
+                              f"{', '.join(ALGORITHMS)}")
+        self.seed, self.explore, self.algorithm, self.startup = seed, explore, algorithm, startup
 
     def settings(self) -> dict:
-        return {"seed": self.seed, "explore": self.explore}
+        out = {"seed": self.seed, "algorithm": self.algorithm}
+        out.update({"explore": self.explore} if self.algorithm == "pattern"
+                   else {"startup": self.startup})
+        return out
 
+    def propose(self, history: History) -> Candidate:
+        if self.algorithm == "optuna":
+            return self._propose_optuna(history)
+        return self._propose_pattern(history)
+
+    # -- Optuna ---------------------------------------------------------------------------
+    def _propose_optuna(self, history: History) -> Candidate:
+        import optuna
+        from optuna.distributions import CategoricalDistribution
+        optuna.logging.set_verbosity(optuna.logging.WARNING)
+        dists = {k: CategoricalDistribution(v) for k, v in SPACE.items()}
+        seed = random.Random(f"{self.seed}:{len(history)}").getrandbits(31)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")   # multivariate TPE is marked experimental
+            sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup,
+                                                 multivariate=True, group=True,
+                                                 constant_liar=True)
+        study = optuna.create_study(direction="minimize", sampler=sampler)
+        known: dict[str, HistoryEntry] = {}
+        for e in history.entries:
+            params = params_of(e.program)
+            known.setdefault(e.sha256, e)
+            if params is None or any(params.get(k) not in v for k, v in SPACE.items()):
+                continue
+            params = {k: params[k] for k in SPACE}
+            if e.status == "running":
+                state, value = optuna.trial.TrialState.RUNNING, None
+            elif e.score is None:
+                state, value = optuna.trial.TrialState.FAIL, None
+            else:
+                state, value = optuna.trial.TrialState.COMPLETE, e.score
+            study.add_trial(optuna.trial.create_trial(params=params, distributions=dists,
+                                                      state=state, value=value))
+        if not study.trials:
+            study.enqueue_trial(dict(STARTER))
+        rejected = []
+        for _ in range(200):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                trial = study.ask(dists)
+            params = effective(trial.params)
+            program = render(params)
+            sha = program_hash(program)
+            if sha not in known:
+                return Candidate(program, self.name, self._parents(history, params),
+                                 {**self.settings(), "mode": "tpe", "params": params,
+                                  "rejected": len(rejected)}, rejected=rejected)
+            e = known[sha]   # same effective parameters: the behaviour is already known
+            rejected.append({"reason": "same-behaviour", "known": sha, "similarity": 1.0,
+                             "known_score": e.score})
+            if e.score is not None:
+                study.tell(trial, e.score)
+            else:
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        log.warning("the sampler kept proposing known programs: a random family member")
+        return self._random(history, random.Random(seed), rejected)
+
+    @staticmethod
+    def _parents(history: History, params: dict) -> list[str]:
+        """The closest known family program (fewest differing parameters), as the lineage."""
+        best, parent = None, []
+        for e in history.best(len(history) or 1):
+            p = params_of(e.program)
+            if p is None:
+                continue
+            d = sum(p.get(k) != v for k, v in params.items())
+            if best is None or d < best:
+                best, parent = d, [e.sha256]
+        return parent
+
+    def _random(self, history: History, rng: random.Random, rejected: list) -> Candidate:
+        seen = history.shas() | {program_hash(render(STARTER))}
+        for _ in range(100):
+            params = effective({k: rng.choice(v) for k, v in SPACE.items()})
+            program = render(params)
+            if program_hash(program) not in seen:
+                break
+        return Candidate(program, self.name, [], {**self.settings(), "mode": "explore",
+                                                  "params": params}, rejected=rejected)
+
+    # -- pattern search -------------------------------------------------------------------
     @staticmethod
     def _step(params: dict, key: str, direction: int) -> dict | None:
         values = SPACE[key]
@@ -56,7 +178,7 @@ class OfflineGenerator:
             moves.sort(key=lambda m: m[0] not in momentum)
         return moves
 
-    def propose(self, history: History) -> Candidate:
+    def _propose_pattern(self, history: History) -> Candidate:
         rng = random.Random(f"{self.seed}:{len(history)}")
         seen = history.shas() | {program_hash(render(STARTER))}  # the seed itself is known
         ranked = [(e, p) for e in history.best(len(history) or 1)
@@ -69,10 +191,4 @@ class OfflineGenerator:
                         return Candidate(program, self.name, [entry.sha256] if entry else [],
                                          {**self.settings(), "mode": f"step {move}",
                                           "params": effective(child)})
-        for _ in range(100):  # exploration, or every neighbour has been tried
-            params = effective({k: rng.choice(v) for k, v in SPACE.items()})
-            program = render(params)
-            if program_hash(program) not in seen:
-                break
-        return Candidate(program, self.name, [], {**self.settings(), "mode": "explore",
-                                                  "params": params})
+        return self._random(history, rng, [])

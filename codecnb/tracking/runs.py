@@ -11,10 +11,12 @@ Candidate runs hold
   tags      codecnb.iteration, codecnb.program_sha256, codecnb.parents,
             codecnb.parent_runs, codecnb.failure_kind, codecnb.failure_message
   metrics   kbps_q{Q}, psnr_y_q{Q}, ssim_y_q{Q}, bd_rate_{jpeg,x264}, bd_psnr_{...},
-            encode_fps, decode_fps, tokens_*, cost_usd, latency_s, eval_s, wall_s;
+            encode_fps, decode_fps, tokens_*, cost_usd, latency_s, eval_s, wall_s,
+            rejected (proposals rejected as not novel before this one);
             per-frame frame_psnr_y_q{Q} and frame_ssim_y_q{Q} as steps
   artifacts candidate.py, prompt.txt, response.txt, result.json, rd.png, frames.png,
-            iteration.ipynb (executed), iteration.html
+            iteration.ipynb (executed), iteration.html; rejections.json and the
+            generator's own artifacts (search summary, tuning study) when it made them
 """
 from __future__ import annotations
 
@@ -118,6 +120,11 @@ def create_candidate_run(c, experiment_id: str, parent_id: str | None, iteration
         log_text(c, rid, cand.prompt, "prompt.txt")
     if cand.response:
         log_text(c, rid, cand.response, "response.txt")
+    if cand.rejected:   # proposals rejected before evaluation: not failures
+        log_text(c, rid, json.dumps(cand.rejected, indent=1, default=str), "rejections.json")
+        log_batch(c, rid, [metric("rejected", len(cand.rejected))])
+    for name, text in (cand.artifacts or {}).items():
+        log_text(c, rid, text, name)
     if cand.failure:
         log_failure(c, rid, cand.failure.kind, cand.failure.message)
     return rid
