@@ -100,8 +100,9 @@ SETTINGS: dict[str, Setting] = {
                                "S3 endpoint (MinIO etc.); boto3 also honours AWS_ENDPOINT_URL",
                                shown="AWS's own"),
     "tracking_uri": Setting("MLFLOW_TRACKING_URI", None, str,
-                            "MLflow tracking URI (default: sqlite:///mlruns/mlflow.db in the "
-                            "current folder, artifacts in mlruns/artifacts)"),
+                            "MLflow tracking URI (artifacts of the local store in "
+                            "mlruns/artifacts)",
+                            shown="sqlite:///mlruns/mlflow.db in the current folder"),
     "experiment": Setting("CODECNB_EXPERIMENT", "codecnb", str, "MLflow experiment name"),
     "source": Setting("CODECNB_SOURCE", "sample:bigbuckbunny", str,
                       "source URI: a path, sample:NAME, synthetic:KIND or s3://bucket/key"),

@@ -13,9 +13,13 @@ import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from codecnb import jsonio
 from codecnb.errors import CodecnbError
+
+if TYPE_CHECKING:
+    from codecnb.spec import EvaluationSpec
 
 log = logging.getLogger(__name__)
 
@@ -31,17 +35,31 @@ def load_program(program: str) -> str:
     return program
 
 
-def evaluate_candidate(program: str, source: str, frames: int, qualities: list[int],
-                       segment_frames: int, memory_gb: float, timeout_s: float):
-    """Evaluate in the sandbox; returns (EvaluationResult, opened source, its SHA-256)."""
+def spec_for(spec_json: str = "", **by_hand) -> "EvaluationSpec":
+    """The evaluation spec of this iteration: the campaign's (``spec_json``, sent whole with
+    the task), or, for a notebook run by hand, one built from its parameters (``source``,
+    ``frames``, ``qualities``, ``segment_frames``, ``memory_gb``, ``timeout_s``)."""
+    from codecnb.spec import EvaluationSpec, build_spec
+    if spec_json:
+        return EvaluationSpec.from_json(spec_json)
+    frames = by_hand.pop("frames", None) or None
+    qualities = by_hand.pop("qualities", None)
+    return build_spec(frames=frames, default_frames=None,
+                      qualities=tuple(qualities) if qualities else None, **by_hand)
+
+
+def evaluate_candidate(program: str, spec: "EvaluationSpec"):
+    """Apply ``spec`` in this process (cache settings, evaluator version), then evaluate
+    ``program`` in the sandbox on the spec's clip; returns (EvaluationResult, opened source,
+    the source's identity SHA-256)."""
     from codecnb.evaluation import evaluate
-    from codecnb.sandbox.limits import GiB, Limits
     from codecnb.sources import open_source
     from codecnb.sources.identity import source_sha256
-    src = open_source(source, frames=frames or None)
-    limits = Limits(memory_bytes=int(memory_gb * GiB), evaluation_timeout_s=timeout_s)
-    result = evaluate(program, src, qualities=qualities, segment_frames=segment_frames,
-                      limits=limits)
+    spec.apply()   # before anything is fetched
+    clip = spec.clip
+    src = open_source(clip.uri, start=clip.start, frames=clip.frames, resize=clip.resize)
+    result = evaluate(program, src, qualities=spec.qualities, segment_frames=spec.segment_frames,
+                      limits=spec.limits(), policy=spec.policy(), baselines=spec.baselines)
     return result, src, source_sha256(src)
 
 
@@ -75,66 +93,138 @@ def log_to_mlflow(tracking_uri: str, run_id: str, result, source_sha256: str,
         retry_locked(c.log_artifact, run_id, str(path))
 
 
+@dataclass(frozen=True)
+class Point:
+    """One RD point of a candidate as the orchestrator and the generators see it.
+
+    ``psnr_y`` is ``math.inf`` for a lossless point (written "inf" in JSON)."""
+
+    quality: int
+    kbps: float
+    psnr_y: float
+    ssim_y: float
+
+
 @dataclass
 class Outcome:
-    """What the worker reports back to the orchestrator."""
+    """What the worker reports back to the orchestrator.
 
-    status: str                          # ok, failed (the candidate), error (the iteration)
+    Attributes
+    ----------
+    status : {"ok", "failed", "error"}
+        ``failed``: the candidate failed; ``error``: the iteration itself did (a crash of
+        the notebook, a lost worker).
+    failure : dict or None
+        ``{"kind", "message"}``.
+    bd_rate : dict
+        Baseline name -> BD-rate (fraction; negative = fewer bits), None when undefined.
+    points : list of Point
+    eval_s, wall_s : float
+        Seconds of the evaluation, and of the whole task.
+    worker : str
+        Host name of the worker.
+    """
+
+    status: str
     failure: dict | None = None
     bd_rate: dict = field(default_factory=dict)
-    points: list = field(default_factory=list)   # quality, kbps, psnr_y, ssim_y
+    points: list[Point] = field(default_factory=list)
     eval_s: float = 0.0
     wall_s: float = 0.0
     worker: str = ""
 
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
     def to_dict(self) -> dict:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, d: dict) -> "Outcome":
+        return cls(**{**d, "points": [Point(**p) for p in d.get("points", [])]})
+
+    @classmethod
+    def error(cls, message: str, kind: str = "crash") -> "Outcome":
+        return cls("error", {"kind": kind, "message": message})
+
 
 def write_outcome(out_dir: Path, result) -> None:
-    points = [{"quality": p.quality, "kbps": p.kbps, "psnr_y": p.psnr_y, "ssim_y": p.ssim_y,
-               "encode_s": p.encode_s, "decode_s": p.decode_s, "frames": p.frames}
-              for p in result.points]
+    points = [Point(p.quality, p.kbps, p.psnr_y, p.ssim_y) for p in result.points]
     o = Outcome(result.status, result.failure.to_dict() if result.failure else None,
                 dict(result.bd_rate), points, result.timings.get("total", 0.0))
     (Path(out_dir) / "outcome.json").write_text(jsonio.dumps(o.to_dict()))
 
 
 # -- the worker task -----------------------------------------------------------------------
-def run_task(task: dict) -> dict:
+@dataclass(frozen=True)
+class Task:
+    """One candidate's iteration, as sent to a worker.
+
+    Attributes
+    ----------
+    run_id : str
+        The candidate's MLflow run (created RUNNING by the orchestrator).
+    program : str
+        The program's text.
+    spec_json : str
+        The campaign's :class:`~codecnb.spec.EvaluationSpec`, whole, as JSON.
+    tracking_uri : str
+    work_dir : str
+        Folder of this iteration's files on the worker (removed when the task ends).
+    """
+
+    run_id: str
+    program: str
+    spec_json: str
+    tracking_uri: str
+    work_dir: str
+
+    def parameters(self) -> dict:
+        """The papermill parameters of ``notebooks/iteration.ipynb``."""
+        return {"run_id": self.run_id, "program": self.program, "spec_json": self.spec_json,
+                "tracking_uri": self.tracking_uri, "output_dir": self.work_dir}
+
+
+def run_task(task: Task) -> Outcome:
     """Execute the iteration notebook for one candidate on this worker (a Dask task).
 
-    ``task`` holds the notebook parameters and ``work_dir``. Never raises for a failing
-    candidate or notebook: the outcome says what happened.
+    Never raises for a failing candidate or notebook: the outcome says what happened. The
+    iteration's folder is removed once its files are logged.
     """
+    import shutil
     from codecnb.notebook import NotebookFailed, execute
+    from codecnb.spec import EvaluationSpec
     t0 = time.perf_counter()
-    work = Path(task.pop("work_dir"))
+    work = Path(task.work_dir)
     work.mkdir(parents=True, exist_ok=True)
     executed = work / "iteration.ipynb"
     error = None
     try:
-        execute("iteration", executed, {**task, "output_dir": str(work)}, cwd=work,
-                timeout_s=float(task["timeout_s"]) + 600, warm=True)
+        spec = EvaluationSpec.from_json(task.spec_json)
+        execute("iteration", executed, task.parameters(), cwd=work,
+                timeout_s=spec.timeout_s + 600, warm=True)
     except NotebookFailed as exc:
-        error = {"kind": "crash", "message": f"the iteration {exc}"}
+        error = Outcome.error(f"the iteration {exc}")
     except CodecnbError as exc:
-        error = {"kind": "crash", "message": str(exc)}
-    _log_notebook(task, executed)
-    outcome_file = work / "outcome.json"
-    if error is None and outcome_file.exists():
-        outcome = Outcome(**jsonio.loads(outcome_file.read_text()))
-    else:
-        outcome = Outcome("error", error or {"kind": "crash",
-                                             "message": "the notebook wrote no outcome"})
+        error = Outcome.error(str(exc))
+    try:
+        _log_notebook(task, executed)
+        outcome_file = work / "outcome.json"
+        if error is None and outcome_file.exists():
+            outcome = Outcome.from_dict(jsonio.loads(outcome_file.read_text()))
+        else:
+            outcome = error or Outcome.error("the notebook wrote no outcome")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     outcome.wall_s = time.perf_counter() - t0
     outcome.worker = os.uname().nodename
-    return outcome.to_dict()
+    return outcome
 
 
-def _log_notebook(task: dict, executed: Path) -> None:
+def _log_notebook(task: Task, executed: Path) -> None:
     """The executed notebook and its HTML render, as artifacts of the candidate run."""
-    if not executed.exists() or not task.get("run_id"):
+    if not executed.exists() or not task.run_id:
         return
     from codecnb.notebook import to_html
     from codecnb.tracking import client, retry_locked
@@ -143,7 +233,7 @@ def _log_notebook(task: dict, executed: Path) -> None:
         html.write_text(to_html(executed))
     except Exception as exc:  # noqa: BLE001 - a broken notebook still gets logged
         log.warning("could not render %s to HTML: %s", executed, exc)
-    c = client(task["tracking_uri"])
+    c = client(task.tracking_uri)
     for path in (executed, html):
         if path.exists():
-            retry_locked(c.log_artifact, task["run_id"], str(path))
+            retry_locked(c.log_artifact, task.run_id, str(path))

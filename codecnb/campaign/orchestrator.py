@@ -8,15 +8,15 @@ real outcome; the parent run keeps running totals.
 from __future__ import annotations
 
 import logging
+import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codecnb.campaign.executor import dask_client, scrubbed_environment
-from codecnb.campaign.iteration import run_task
-from codecnb.errors import CodecnbError
-from codecnb.evaluation import EVALUATOR_VERSION
+from codecnb.campaign.iteration import Outcome, Task, run_task
+from codecnb.spec import EvaluationSpec
 from codecnb.generators import BudgetExhausted, GeneratorExhausted, History
 from codecnb.tracking import client as tracking_client, ensure_experiment, tracking_uri
 from codecnb.tracking import runs as R
@@ -26,20 +26,39 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class CampaignSettings:
-    """Everything a campaign needs; see ``codecnb run --help``."""
+    """Everything a campaign needs besides its generator; see ``codecnb run --help``.
 
+    Attributes
+    ----------
+    spec : EvaluationSpec
+        What every candidate is measured on; sent whole with every task.
+    iterations : int
+        Candidate runs in total.
+    workers : int
+        Local Dask workers (ignored with ``scheduler``).
+    scheduler : str or None
+        An existing Dask scheduler, ``tcp://host:8786``.
+    tracking_uri : str or None
+        MLflow store (None: the configured one).
+    experiment : str
+        MLflow experiment name.
+    resume : str or None
+        Parent run id of the campaign to continue (None: a new campaign).
+    generator : dict
+        The generator's settings (name, seed, model, budgets...), stored on the parent run
+        so that a resume proposes with the same ones.
+    work_dir : str or None
+        Folder for the iterations' files (None: a temporary folder, removed at the end).
+    """
+
+    spec: EvaluationSpec
     iterations: int = 6
-    source: str = "sample:bigbuckbunny"
-    frames: int = 8
-    qualities: list[int] = field(default_factory=lambda: [25, 50, 75, 90])
-    segment_frames: int = 16
     workers: int = 2
     scheduler: str | None = None
     tracking_uri: str | None = None
     experiment: str = "codecnb"
-    memory_gb: float = 4.0
-    timeout_s: float = 1800.0
-    resume: bool = False
+    resume: str | None = None
+    generator: dict = field(default_factory=dict)
     work_dir: str | None = None
 
 
@@ -77,6 +96,7 @@ class Campaign:
 
     def __init__(self, settings: CampaignSettings, generator, progress=None):
         self.s, self.gen, self.progress = settings, generator, progress
+        self.spec_json = settings.spec.to_json()
         self.uri = tracking_uri(settings.tracking_uri)
         self.c = tracking_client(self.uri)
         self.exp = ensure_experiment(self.c, settings.experiment)
@@ -85,43 +105,50 @@ class Campaign:
         self.rerun: list = []
         self._candidates: dict[str, object] = {}  # run id -> Candidate, while in flight
         if settings.resume:
-            self._resume()
+            self._resume(settings.resume)
         else:
             name = f"campaign-{time.strftime('%Y%m%d-%H%M%S')}"
-            self.parent = R.start_campaign(self.c, self.exp, name, {
-                "iterations": settings.iterations, "source": settings.source,
-                "frames": settings.frames, "qualities": ",".join(map(str, settings.qualities)),
-                "generator": generator.name, "evaluator_version": EVALUATOR_VERSION,
+            self.parent = R.start_campaign(self.c, self.exp, name, settings.spec,
+                                           settings.generator, {
+                "iterations": settings.iterations, "generator": generator.name,
                 "workers": settings.workers, "scheduler": settings.scheduler or "local"})
             self.history, self.next_iteration = History(), 1
+        self._own_work = settings.work_dir is None
         self.work = Path(settings.work_dir or tempfile.mkdtemp(prefix="codecnb-campaign-"))
 
     # -- resume ---------------------------------------------------------------------------
-    def _resume(self) -> None:
-        run = R.latest_campaign(self.c, self.exp)
-        if run is None:
-            raise CodecnbError(f"nothing to resume: experiment {self.s.experiment!r} has no "
-                               f"campaign")
-        self.parent = run.info.run_id
+    def _resume(self, parent: str) -> None:
+        self.parent = parent
+        run = self.c.get_run(parent)
         if run.info.status != "RUNNING":
             self.c.update_run(self.parent, status="RUNNING")
         kids = R.children(self.c, self.exp, self.parent)
         for k in kids:
+            if k.info.status not in ("RUNNING", "KILLED"):
+                continue
+            it = k.data.tags.get(R.ITERATION)
+            if R.program_of(self.c, k) is None:
+                # nothing else is ever run in its place: the orphan failed, and says why
+                R.log_failure(self.c, k.info.run_id, "crash", "resume: the run's program "
+                              "artifact candidate.py is missing; it cannot be run again")
+                R.end_run(self.c, k.info.run_id, "FAILED")
+                log.warning("iteration %s has no candidate.py: marked FAILED", it)
+                continue
             if k.info.status == "RUNNING":   # its orchestrator died: the run was killed
                 R.end_run(self.c, k.info.run_id, "KILLED")
-                self.rerun.append(k)
-                log.warning("iteration %s was orphaned: marked KILLED, will run again",
-                            k.data.tags.get(R.ITERATION))
-            elif k.info.status == "KILLED":
-                self.rerun.append(k)
+                log.warning("iteration %s was orphaned: marked KILLED, will run again", it)
+            self.rerun.append(k)
+        kids = R.children(self.c, self.exp, self.parent)
         finished = [k for k in kids if k.info.status in ("FINISHED", "FAILED")]
         self.history = R.history_of(self.c, finished)
-        for k in finished:
+        for k in kids:
             m = k.data.metrics
-            self.totals.record(k.info.status == "FINISHED", m.get("bd_rate_jpeg"), k.info.run_id)
             self.totals.cost_usd += m.get("cost_usd", 0.0)
             self.totals.tokens += int(sum(m.get(f"tokens_{t}", 0) for t in
                                           ("input", "output", "cache_write", "cache_read")))
+            if k.info.status in ("FINISHED", "FAILED"):
+                self.totals.record(k.info.status == "FINISHED", m.get("bd_rate_jpeg"),
+                                   k.info.run_id)
         self.sha_run = {k.data.tags.get(R.SHA, ""): k.info.run_id for k in kids}
         self.next_iteration = 1 + max([int(k.data.tags.get(R.ITERATION, 0)) for k in kids],
                                       default=0)
@@ -130,16 +157,11 @@ class Campaign:
 
     # -- one candidate --------------------------------------------------------------------
     def _params(self) -> dict:
-        s = self.s
-        return {"qualities": ",".join(map(str, s.qualities)), "source": s.source,
-                "frames": s.frames, "segment_frames": s.segment_frames}
+        return R.spec_params(self.s.spec)
 
-    def _task(self, run_id: str, program: str, iteration: int) -> dict:
-        s = self.s
-        return {"run_id": run_id, "program": program, "source": s.source, "frames": s.frames,
-                "qualities": list(s.qualities), "segment_frames": s.segment_frames,
-                "memory_gb": s.memory_gb, "timeout_s": s.timeout_s,
-                "tracking_uri": self.uri, "work_dir": str(self.work / f"it{iteration:04d}")}
+    def _task(self, run_id: str, program: str, iteration: int) -> Task:
+        return Task(run_id, program, self.spec_json, self.uri,
+                    str(self.work / f"it{iteration:04d}"))
 
     def _next(self) -> tuple[str, dict] | None:
         """The next (run id, task) to dispatch: a re-run, a new candidate, or None."""
@@ -156,33 +178,30 @@ class Campaign:
         self.next_iteration += 1
         parent_runs = [self.sha_run[p] for p in cand.parents if p in self.sha_run]
         rid = R.create_candidate_run(self.c, self.exp, self.parent, iteration, cand,
-                                     {**self._params(), "evaluator_version": EVALUATOR_VERSION},
-                                     parent_runs)
+                                     self._params(), parent_runs)
         self.sha_run[cand.sha256] = rid
         self.totals.cost_usd += cand.cost_usd
         self.totals.tokens += cand.tokens
         self._candidates[rid] = cand
         if cand.failure:   # no program to evaluate: the iteration failed at generation
-            self._finish(rid, {"status": "failed", "failure": cand.failure.to_dict(),
-                               "bd_rate": {}, "wall_s": cand.latency_s})
+            self._finish(rid, Outcome("failed", cand.failure.to_dict(),
+                                      wall_s=cand.latency_s))
             return self._next()
         self.history.add_pending(cand)
         return rid, self._task(rid, cand.program, iteration)
 
-    def _finish(self, rid: str, outcome: dict) -> None:
-        ok = outcome["status"] == "ok"
-        if outcome["status"] == "error" and outcome.get("failure"):
-            R.log_failure(self.c, rid, outcome["failure"]["kind"], outcome["failure"]["message"])
-        R.log_batch(self.c, rid, [R.metric("wall_s", outcome.get("wall_s"))],
-                    tags={"codecnb.worker": outcome.get("worker", "")})
-        R.end_run(self.c, rid, "FINISHED" if ok else "FAILED")
+    def _finish(self, rid: str, outcome: Outcome) -> None:
+        if outcome.status == "error" and outcome.failure:
+            R.log_failure(self.c, rid, outcome.failure["kind"], outcome.failure["message"])
+        R.log_batch(self.c, rid, [R.metric("wall_s", outcome.wall_s)],
+                    tags={"codecnb.worker": outcome.worker})
+        R.end_run(self.c, rid, "FINISHED" if outcome.ok else "FAILED")
         cand = self._candidates.pop(rid, None)
         if cand is not None:
             self.history.add(cand, _OutcomeResult(outcome))
         else:  # a re-run of an orphan: rebuild its entry from MLflow
             self.history.entries += R.history_of(self.c, [self.c.get_run(rid)]).entries
-        bd = (outcome.get("bd_rate") or {}).get("jpeg")
-        self.totals.record(ok, bd, rid)
+        self.totals.record(outcome.ok, outcome.bd_rate.get("jpeg"), rid)
         self._log_totals()
         if self.progress:
             self.progress(self.totals)
@@ -195,6 +214,7 @@ class Campaign:
     # -- the loop -------------------------------------------------------------------------
     def run(self) -> Totals:
         from distributed import as_completed
+        self.stop_reason = ""
         in_flight: dict = {}
         status = "FINISHED"
         try:
@@ -211,6 +231,7 @@ class Campaign:
                             nxt = self._next()
                         except (BudgetExhausted, GeneratorExhausted) as exc:
                             log.warning("generation stops: %s", exc)
+                            self.stop_reason = f"generation stopped: {exc}"
                             stop = True
                             return
                         if nxt is None:
@@ -228,33 +249,35 @@ class Campaign:
                     try:
                         outcome = fut.result()
                     except Exception as exc:  # noqa: BLE001 - worker lost too often, etc.
-                        outcome = {"status": "error", "failure": {
-                            "kind": "crash", "message": f"the iteration task failed: {exc}"}}
+                        outcome = Outcome.error(f"the iteration task failed: {exc}")
                     self._finish(rid, outcome)
                     fill()
         except KeyboardInterrupt:
-            status = "KILLED"
+            status, self.stop_reason = "KILLED", "interrupted"
             raise
-        except BaseException:
-            status = "FAILED"
+        except BaseException as exc:
+            status, self.stop_reason = "FAILED", f"{type(exc).__name__}: {exc}"
             raise
         finally:
             for rid in in_flight.values():
                 R.end_run(self.c, rid, "KILLED")
             self.totals.in_progress = 0
             self._log_totals()
+            if self.stop_reason:
+                R.log_batch(self.c, self.parent, tags={R.STOP_REASON: self.stop_reason})
             R.end_run(self.c, self.parent, status)
+            if self._own_work:
+                shutil.rmtree(self.work, ignore_errors=True)
         return self.totals
 
 
 class _OutcomeResult:
     """Just enough of an EvaluationResult for History.add, from a worker's outcome."""
 
-    def __init__(self, outcome: dict):
-        from types import SimpleNamespace
+    def __init__(self, outcome: Outcome):
         from codecnb.sandbox.failures import Failure
-        self.status = "ok" if outcome["status"] == "ok" else "failed"
-        f = outcome.get("failure")
+        self.status = "ok" if outcome.ok else "failed"
+        f = outcome.failure
         self.failure = Failure(**{k: f[k] for k in ("kind", "message")}) if f else None
-        self.bd_rate = outcome.get("bd_rate") or {}
-        self.points = [SimpleNamespace(**p) for p in outcome.get("points", [])]
+        self.bd_rate = outcome.bd_rate
+        self.points = outcome.points

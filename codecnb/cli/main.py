@@ -17,8 +17,19 @@ from codecnb.errors import CodecnbError
 COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui, lab]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with errors as one line, ``codecnb: error: ...``, exit 2 (like every other
+    user error); ``--help`` still shows the usage."""
+
+    def error(self, message: str):  # type: ignore[override]
+        command = self.prog.split(" ", 1)[1] if " " in self.prog else ""
+        where = f"{command}: " if command else ""
+        hint = f" (see codecnb {command + ' ' if command else ''}--help)"
+        self.exit(2, f"codecnb: error: {where}{message}{hint}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="codecnb", description="LLM-driven video-codec research: measure, evaluate, search.")
     parser.add_argument("--version", action="version", version=f"codecnb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,

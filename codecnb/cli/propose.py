@@ -29,23 +29,79 @@ def add_generator_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("generator")
     g.add_argument("--generator", help="offline, anthropic, replay:PATH or "
                    "replay:mlflow:EXPERIMENT[:N] "
-                   "(default: anthropic when ANTHROPIC_API_KEY is set, else offline)")
-    g.add_argument("--seed", type=int, default=0, help="seed of the generator's choices")
-    g.add_argument("--model", default=DEFAULT_MODEL, help="Claude model id")
-    g.add_argument("--budget-usd", type=float, help="stop generating before this is spent")
-    g.add_argument("--budget-tokens", type=int, help="stop generating before this many tokens")
-    g.add_argument("--prices", type=Path, help="JSON price table overriding the built-in one")
-    g.add_argument("--repairs", type=int, default=2,
-                   help="round-trips that quote static-check errors back to the model")
+                   "[default: anthropic when ANTHROPIC_API_KEY is set, else offline]")
+    g.add_argument("--seed", type=int, help="seed of the generator's choices [default 0]")
+    g.add_argument("--model", help=f"Claude model id [default {DEFAULT_MODEL}]")
+    g.add_argument("--budget-usd", type=_non_negative(float),
+                   help="stop generating before this many US dollars are spent [default: "
+                        "no limit]")
+    g.add_argument("--budget-tokens", type=_non_negative(int),
+                   help="stop generating before this many tokens are used [default: no "
+                        "limit]")
+    g.add_argument("--prices", type=Path, help="JSON price table overriding the built-in one "
+                                               "[default: the built-in prices.json]")
+    g.add_argument("--repairs", type=_non_negative(int),
+                   help="round-trips that quote static-check errors back to the model "
+                        "[default 2]")
+
+
+def _non_negative(kind):
+    def convert(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r}: not a number") from None
+        if not value >= 0 or value == float("inf"):
+            raise argparse.ArgumentTypeError(f"{text!r}: must be a finite number >= 0")
+        return value
+    convert.__name__ = kind.__name__
+    return convert
+
+
+#: Generator settings and their defaults (None: no limit / built-in).
+GENERATOR_DEFAULTS = {"generator": None, "seed": 0, "model": DEFAULT_MODEL, "budget_usd": None,
+                      "budget_tokens": None, "prices": None, "repairs": 2}
+
+
+def generator_settings(args: argparse.Namespace, stored: dict | None = None) -> dict:
+    """The generator's settings: the flags over ``stored`` (a resumed campaign's, where a
+    differing flag is refused) over the defaults; ``generator`` is resolved to a name."""
+    from codecnb.errors import ConfigError
+    out = dict(GENERATOR_DEFAULTS)
+    if stored:
+        out.update({k: v for k, v in stored.items() if k in out})
+    for key in GENERATOR_DEFAULTS:
+        given = getattr(args, key)
+        if key == "prices" and given is not None:
+            given = str(Path(given).resolve())
+        if given is None:
+            continue
+        if stored and key in stored and stored[key] != given:
+            flag = "--" + key.replace("_", "-")
+            raise ConfigError(f"{flag} {given} conflicts with the resumed campaign's "
+                              f"{stored[key]} (drop the flag, or start a new campaign)")
+        out[key] = given
+    out["generator"] = out["generator"] or default_generator_name()
+    return out
+
+
+def make_from_settings(settings: dict, spent: tuple[float, int] = (0.0, 0),
+                       tracking_uri: str | None = None, **options):
+    """The generator of ``settings`` (see :func:`generator_settings`); ``spent`` (US
+    dollars, tokens) already counts against its budget."""
+    extra = {}
+    if settings["generator"] == "anthropic":
+        budget = Budget(settings["budget_usd"], settings["budget_tokens"],
+                        spent_usd=spent[0], spent_tokens=spent[1])
+        prices = Path(settings["prices"]) if settings["prices"] else None
+        extra = dict(model=settings["model"], budget=budget, prices=load_prices(prices),
+                     repairs=settings["repairs"], **options)
+    return make_generator(settings["generator"], seed=settings["seed"],
+                          tracking_uri=tracking_uri, **extra)
 
 
 def generator_from_args(args: argparse.Namespace, **options):
-    spec = args.generator
-    extra = {}
-    if (spec or default_generator_name()) == "anthropic":
-        extra = dict(model=args.model, budget=Budget(args.budget_usd, args.budget_tokens),
-                     prices=load_prices(args.prices), repairs=args.repairs, **options)
-    return make_generator(spec, seed=args.seed, **extra)
+    return make_from_settings(generator_settings(args), **options)
 
 
 def run(args: argparse.Namespace) -> int:

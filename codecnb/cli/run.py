@@ -4,70 +4,201 @@ A generator proposes candidate programs; each one is evaluated by papermill exec
 notebooks/iteration.ipynb on a Dask worker; every result, failure and artifact lands in
 MLflow. With no options: a short campaign on the bundled clip with the offline generator
 (Claude when ANTHROPIC_API_KEY is set), 2 local workers, the local store mlruns/.
+
+Everything is checked before any work starts: the source (exists, decodes, holds the
+window), the numbers, and with --resume the campaign and the flags against its stored
+settings. `--resume` alone continues the latest campaign with its own source, window,
+qualities, iteration count, generator and remaining budget.
 """
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
+from pathlib import Path
 
 from codecnb import config
 from codecnb.campaign import Campaign, CampaignSettings, Totals
-from codecnb.cli.propose import add_generator_args, generator_from_args
-from codecnb.cli.source_args import add_cache_args, apply_cache_args
+from codecnb.cli.propose import add_generator_args, generator_settings, make_from_settings
+from codecnb.cli.source_args import add_cache_args, cache_flags, parse_resize
 from codecnb.cli.status import print_leaderboard
-from codecnb.errors import CodecnbError
+from codecnb.errors import ConfigError
+from codecnb.spec import RUN_FRAMES, EvaluationSpec, build_spec
+
+#: Candidates of a new campaign unless --iterations says otherwise.
+RUN_ITERATIONS = 6
+#: Rows of the leaderboard printed at the end of a campaign.
+TOP = 5
+
+
+def _positive_int(text: str) -> int:
+    return config.cli_type("segment_frames")(text)
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("run", help="run an experiment campaign", description=__doc__,
                        formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--iterations", type=int, default=6, help="candidates in total (default 6)")
-    p.add_argument("--source", help=config.cli_help("source"))
-    p.add_argument("--frames", type=int, default=8, help="frames per evaluation (default 8)")
-    p.add_argument("--qualities", default="25,50,75,90", help="comma-separated qualities")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
-                   help="local Dask workers, one thread of work each (default: 2, or the "
-                        "cores if fewer; one per core uses the whole machine)")
-    p.add_argument("--scheduler", help="an existing Dask scheduler, tcp://host:8786")
+    p.add_argument("--iterations", type=_positive_int,
+                   help=f"candidate runs in total [default {RUN_ITERATIONS}; with --resume, "
+                        f"the campaign's own]")
+    g = p.add_argument_group("what every candidate is measured on (stored with the campaign)")
+    g.add_argument("--source", help=config.cli_help("source"))
+    g.add_argument("--start", type=config.cli_type("start"), help=config.cli_help("start"))
+    g.add_argument("--frames", type=config.cli_type("frames"),
+                   help=config.cli_help("frames", default=f"{RUN_FRAMES} frames"))
+    g.add_argument("--resize", metavar="WxH",
+                   help="scale frames to this size [default: the native size]")
+    g.add_argument("--qualities", type=config.cli_type("qualities"),
+                   help=config.cli_help("qualities"))
+    g.add_argument("--segment-frames", type=config.cli_type("segment_frames"),
+                   help=config.cli_help("segment_frames"))
+    g.add_argument("--timeout", type=config.cli_type("timeout_s"),
+                   help=config.cli_help("timeout_s"))
+    g.add_argument("--memory-gb", type=config.cli_type("memory_gb"),
+                   help=config.cli_help("memory_gb"))
+    p.add_argument("--workers", type=_positive_int,
+                   help="local Dask workers, one thread of work each [default: 2, or the "
+                        "cores if fewer]")
+    p.add_argument("--scheduler", help="an existing Dask scheduler, tcp://host:8786 "
+                                       "[default: a local cluster]")
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))
     p.add_argument("--experiment", help=config.cli_help("experiment"))
-    p.add_argument("--timeout", type=float, default=1800.0,
-                   help="seconds for one candidate's evaluation")
-    p.add_argument("--memory-gb", type=float, default=4.0, help="memory per sandboxed process")
     p.add_argument("--resume", action="store_true",
-                   help="continue the latest campaign of the experiment to --iterations")
+                   help="continue a campaign (the latest, or --campaign) with its own "
+                        "settings; flags that conflict with them are refused")
+    p.add_argument("--campaign", help="with --resume: the parent run id to continue "
+                                      "[default: the latest campaign]")
     add_generator_args(p)
     add_cache_args(p)
     p.set_defaults(run=run)
 
 
+_SPEC_FLAGS = {"source": "--source", "start": "--start", "frames": "--frames",
+               "resize": "--resize", "qualities": "--qualities",
+               "segment_frames": "--segment-frames", "timeout_s": "--timeout",
+               "memory_gb": "--memory-gb"}
+
+
+def _spec_from_args(args) -> EvaluationSpec:
+    resize = parse_resize(args.resize, args.source or "") if args.resize else None
+    return build_spec(source=args.source, start=args.start, frames=args.frames, resize=resize,
+                      qualities=args.qualities, segment_frames=args.segment_frames,
+                      memory_gb=args.memory_gb, timeout_s=args.timeout, **cache_flags(args))
+
+
+def _check_against(stored: EvaluationSpec, args) -> EvaluationSpec:
+    """The stored spec, with this machine's cache flags; a flag that would change what
+    candidates are measured on is refused."""
+    clip = stored.clip
+    have = {"source": clip.uri, "start": clip.start, "frames": clip.frames,
+            "resize": clip.resize, "qualities": stored.qualities,
+            "segment_frames": stored.segment_frames, "timeout_s": stored.timeout_s,
+            "memory_gb": stored.memory_gb}
+    given = {"source": args.source, "start": args.start, "frames": args.frames,
+             "resize": parse_resize(args.resize, clip.uri) if args.resize else None,
+             "qualities": args.qualities, "segment_frames": args.segment_frames,
+             "timeout_s": args.timeout, "memory_gb": args.memory_gb}
+    for name, value in given.items():
+        if value is not None and value != have[name]:
+            raise ConfigError(f"{_SPEC_FLAGS[name]} {_show(name, value)} conflicts with the "
+                              f"resumed campaign's {_show(name, have[name])} (drop the flag, "
+                              f"or start a new campaign)")
+    cache = build_spec(**cache_flags(args)).cache
+    return stored.with_changes(cache=cache) if cache != type(cache)() else stored
+
+
+def _show(name: str, value) -> str:
+    if name == "resize":
+        return "native size" if value is None else f"{value[0]}x{value[1]}"
+    if name == "qualities":
+        return ",".join(map(str, value))
+    return "the whole clip" if value is None else f"{value:g}" if isinstance(value, float) \
+        else str(value)
+
+
+def _resume_target(args):
+    """(parent run, stored spec, stored generator settings) of the campaign to resume."""
+    from codecnb.tracking import open_experiment
+    from codecnb.tracking import runs as R
+    experiment = config.resolve("experiment", args.experiment)
+    c, exp = open_experiment(experiment, args.tracking_uri)
+    if args.campaign:
+        run = R.find_campaign(c, exp, args.campaign)
+    else:
+        run = R.latest_campaign(c, exp)
+        if run is None:
+            raise ConfigError(f"nothing to resume: experiment {experiment!r} has no campaign")
+    spec = R.spec_of(c, run)
+    if spec is None:
+        raise ConfigError(f"campaign {run.info.run_id} stored no evaluation spec (made by an "
+                          f"older codecnb); it cannot be resumed")
+    return run, spec, R.generator_settings_of(run)
+
+
+def _spent(run, c, exp) -> tuple[float, int]:
+    from codecnb.tracking import runs as R
+    usd, tokens = 0.0, 0
+    for k in R.children(c, exp, run.info.run_id):
+        m = k.data.metrics
+        usd += m.get("cost_usd", 0.0)
+        tokens += int(sum(m.get(f"tokens_{t}", 0) for t in
+                          ("input", "output", "cache_write", "cache_read")))
+    return usd, tokens
+
+
+def codecnb_command() -> str:
+    """How to type ``codecnb`` in this installation (the venv's script, or python -m)."""
+    script = Path(sys.executable).parent / "codecnb"
+    if shutil.which("codecnb") == str(script):
+        return "codecnb"
+    return str(script) if script.exists() else f"{sys.executable} -m codecnb"
+
+
 def run(args: argparse.Namespace) -> int:
-    apply_cache_args(args)
-    try:
-        qualities = [int(q) for q in args.qualities.split(",") if q.strip()]
-    except ValueError:
-        raise CodecnbError(f"--qualities must be integers like 25,50,75, got "
-                           f"{args.qualities!r}") from None
-    if args.iterations < 1 or args.workers < 1:
-        raise CodecnbError("--iterations and --workers must be at least 1")
+    if args.campaign and not args.resume:
+        raise ConfigError("--campaign is for --resume (status and leaderboard take it too)")
+    workers = args.workers or min(2, os.cpu_count() or 1)
+    if args.resume:
+        parent, spec, gen_settings = _resume_target(args)
+        spec = _check_against(spec, args)
+        gen_settings = generator_settings(args, stored=gen_settings)
+        iterations = args.iterations or int(parent.data.params.get("iterations",
+                                                                   RUN_ITERATIONS))
+    else:
+        parent, spec = None, _spec_from_args(args)
+        gen_settings = generator_settings(args)
+        iterations = args.iterations or RUN_ITERATIONS
+    _validate(spec)
     settings = CampaignSettings(
-        iterations=args.iterations, source=config.resolve("source", args.source),
-        frames=args.frames, qualities=qualities, workers=args.workers,
-        scheduler=args.scheduler, tracking_uri=args.tracking_uri,
-        experiment=config.resolve("experiment", args.experiment), memory_gb=args.memory_gb,
-        timeout_s=args.timeout, resume=args.resume)
-    gen = generator_from_args(args, qualities=qualities, memory_gb=args.memory_gb)
+        spec=spec, iterations=iterations, workers=workers, scheduler=args.scheduler,
+        tracking_uri=args.tracking_uri,
+        experiment=config.resolve("experiment", args.experiment),
+        resume=parent.info.run_id if parent else None, generator=gen_settings)
+    spent = (0.0, 0)
+    if parent is not None:
+        from codecnb.tracking import client, tracking_uri
+        c = client(tracking_uri(args.tracking_uri))
+        spent = _spent(parent, c, parent.info.experiment_id)
+    gen = make_from_settings(gen_settings, spent=spent, tracking_uri=args.tracking_uri,
+                             qualities=list(spec.qualities), memory_gb=spec.memory_gb)
     print(f"codecnb run: generator {gen.name}"
           + ("" if gen.name != "offline" or args.generator else
-             " (no ANTHROPIC_API_KEY: the offline search)"), file=sys.stderr)
+             " (no ANTHROPIC_API_KEY: the offline search)")
+          + (f"; resuming campaign {parent.info.run_id}" if parent else ""), file=sys.stderr)
     from tqdm import tqdm
-    bar = tqdm(total=args.iterations, desc="campaign", unit="it", file=sys.stderr,
-               disable=not sys.stderr.isatty(), dynamic_ncols=True)
+    tty = sys.stderr.isatty()
+    bar = tqdm(total=iterations, desc="campaign", unit="it", file=sys.stderr,
+               disable=not tty, dynamic_ncols=True)
 
     def progress(t: Totals) -> None:
-        bar.n = t.done
         best = "-" if t.best_bd_rate_jpeg is None else f"{100 * t.best_bd_rate_jpeg:+.1f}%"
+        if not tty:  # a log: one line per finished candidate
+            print(f"codecnb run: {t.done}/{iterations} done, {t.ok} ok, {t.failed} failed, "
+                  f"best BD-rate vs JPEG {best}, cost ${t.cost_usd:.4f}", file=sys.stderr,
+                  flush=True)
+            return
+        bar.n = t.done
         bar.set_postfix(ok=t.ok, failed=t.failed, best_bd_jpeg=best, cost=f"${t.cost_usd:.3f}")
         bar.refresh()
 
@@ -80,7 +211,22 @@ def run(args: argparse.Namespace) -> int:
         bar.close()
     print(f"campaign {campaign.parent}: {totals.done} iterations, {totals.ok} ok, "
           f"{totals.failed} failed, cost ${totals.cost_usd:.4f}")
-    print_leaderboard(campaign.c, campaign.exp, campaign.parent, top=5)
-    print(f"\nOpen the MLflow UI: codecnb ui   (or: mlflow server --backend-store-uri "
+    if campaign.stop_reason:
+        print(f"stopped early: {campaign.stop_reason}")
+    shown = print_leaderboard(campaign.c, campaign.exp, campaign.parent, top=TOP)
+    cmd = codecnb_command()
+    if shown >= TOP:
+        print(f"(the top {TOP}; all of them: {cmd} leaderboard --campaign {campaign.parent} "
+              f"--top {totals.done})")
+    print(f"\nOpen the MLflow UI: {cmd} ui   (or: mlflow server --backend-store-uri "
           f"{campaign.uri} --host 127.0.0.1)")
     return 0
+
+
+def _validate(spec: EvaluationSpec) -> None:
+    """Every clip of the spec opens, decodes and holds its window (before Dask or the store
+    are touched); applies the spec's cache settings here, as the workers will."""
+    from codecnb.sources.validate import check_window
+    config.set_from_cli(**{k: v for k, v in vars(spec.cache).items()})
+    for clip in spec.suite.clips:
+        check_window(clip.uri, clip.start, clip.frames, clip.resize)

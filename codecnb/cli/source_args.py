@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 
 from codecnb import config
+from codecnb.errors import ConfigError
 from codecnb.sources import Source, open_source
 from codecnb.sources.uri import parse_size
 
@@ -11,8 +12,9 @@ from codecnb.sources.uri import parse_size
 def add_source_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--source", help=config.cli_help("source"))
     p.add_argument("--frames", type=config.cli_type("frames"), help=config.cli_help("frames"))
-    p.add_argument("--start", type=int, default=None, help="first frame (default 0)")
-    p.add_argument("--resize", metavar="WxH", help="scale frames to this size")
+    p.add_argument("--start", type=config.cli_type("start"), help=config.cli_help("start"))
+    p.add_argument("--resize", metavar="WxH",
+                   help="scale frames to this size [default: the native size]")
     p.add_argument("--segment-frames", type=config.cli_type("segment_frames"),
                    help=config.cli_help("segment_frames"))
     add_cache_args(p)
@@ -30,14 +32,32 @@ def add_cache_args(p: argparse.ArgumentParser) -> None:
     p.set_defaults(apply_cache_args=apply_cache_args)
 
 
+def cache_flags(args: argparse.Namespace) -> dict:
+    """The cache options as given on the command line (None = not given)."""
+    return {"cache_dir": args.cache_dir, "s3_endpoint_url": args.s3_endpoint_url,
+            "cache_strict": args.cache_strict, "cache_max_bytes": args.cache_max_bytes}
+
+
 def apply_cache_args(args: argparse.Namespace) -> None:
-    config.set_from_cli(cache_dir=args.cache_dir, s3_endpoint_url=args.s3_endpoint_url,
-                        cache_strict=args.cache_strict, cache_max_bytes=args.cache_max_bytes)
+    config.set_from_cli(**cache_flags(args))
+
+
+def parse_resize(text: str, uri: str) -> tuple[int, int]:
+    """``--resize WxH`` as (width, height); both even and at least 2."""
+    size = parse_size(text, "--resize", uri)
+    if min(size) < 2 or size[0] % 2 or size[1] % 2:
+        raise ConfigError(f"--resize {text!r}: width and height must be even and at least 2")
+    return size
 
 
 def open_from_args(args: argparse.Namespace) -> Source:
+    """The source of the command line, checked first: it opens, decodes and holds the
+    window (one line and exit 2 otherwise)."""
+    from codecnb.sources.validate import check_window
     apply_cache_args(args)
     uri = config.resolve("source", args.source)
-    resize = parse_size(args.resize, "--resize", uri) if args.resize else None
-    return open_source(uri, start=args.start, frames=config.resolve("frames", args.frames),
-                       resize=resize)
+    resize = parse_resize(args.resize, uri) if args.resize else None
+    start = config.resolve("start", args.start)
+    frames = config.resolve("frames", args.frames)
+    check_window(uri, start, frames, resize)
+    return open_source(uri, start=start, frames=frames, resize=resize)

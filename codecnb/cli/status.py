@@ -16,8 +16,8 @@ from codecnb.tracking import runs as R
 def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))
     p.add_argument("--experiment", help=config.cli_help("experiment"))
-    p.add_argument("--campaign", help="parent run id (default: the latest campaign)")
-    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--campaign", help="parent run id [default: the latest campaign]")
+    p.add_argument("--json", action="store_true", help="print JSON [default: a table]")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,21 +26,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(run=run_status)
     p = sub.add_parser("leaderboard", help="the best candidates by BD-rate against JPEG")
     _common(p)
-    p.add_argument("--top", type=int, default=10)
+    p.add_argument("--top", type=config.cli_type("segment_frames"), default=10,
+                   help="rows to show [default 10]")
     p.set_defaults(run=run_leaderboard)
 
 
 def _campaign(args):
+    """(client, experiment id, parent run id): ``--campaign`` (which must exist: exit 2
+    otherwise) or the latest campaign. When the latest has no successful candidate but an
+    earlier one has, a note on stderr names that one: it is never hidden silently."""
     c, exp = open_experiment(config.resolve("experiment", args.experiment), args.tracking_uri)
     if args.campaign:
-        return c, exp, args.campaign
-    run = R.latest_campaign(c, exp)
-    if run is None:
+        return c, exp, R.find_campaign(c, exp, args.campaign).info.run_id
+    runs = R.campaigns(c, exp)
+    if not runs:
         raise CodecnbError("no campaign in this experiment yet (codecnb run starts one)")
-    return c, exp, run.info.run_id
+    latest = runs[0]
+    if not _has_success(c, exp, latest):
+        for run in runs[1:]:
+            if _has_success(c, exp, run):
+                print(f"codecnb: note: the latest campaign {latest.info.run_id} "
+                      f"({latest.info.status}) has no successful candidate; the latest one "
+                      f"with results is {run.info.run_id} (--campaign {run.info.run_id})",
+                      file=sys.stderr)
+                break
+    return c, exp, latest.info.run_id
 
 
-def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> None:
+def _has_success(c, exp: str, run) -> bool:
+    ok = R.search_all(c, exp, f"tags.`{R.PARENT}` = '{run.info.run_id}' and "
+                              f"attributes.status = 'FINISHED'")
+    return bool(ok)
+
+
+def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> int:
+    """Print the ``top`` candidates of a campaign; returns how many rows were printed."""
     rows = compare.leaderboard(load_candidates(c, exp, parent), top)
     print(f"{'rank':>4}  {'iter':>4}  {'BD-rate vs JPEG':>15}  {'vs x264':>10}  "
           f"{'enc fps':>8}  generator  run")
@@ -50,6 +70,7 @@ def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> None:
               f"{r['generator']:<9}  {r['run_id']}")
     if not rows:
         print("   (no successful candidate yet)")
+    return len(rows)
 
 
 def run_status(args) -> int:

@@ -34,9 +34,11 @@ def default_generator_name() -> str:
     return "anthropic" if os.environ.get(KEY_ENV) else "offline"
 
 
-def make_generator(spec: str | None, *, seed: int = 0, **anthropic_options) -> Generator:
+def make_generator(spec: str | None, *, seed: int = 0, tracking_uri: str | None = None,
+                   **anthropic_options) -> Generator:
     """Build a generator from ``offline``, ``anthropic``, ``replay:PATH`` or
-    ``replay:mlflow:EXPERIMENT[:N]`` (None: the default)."""
+    ``replay:mlflow:EXPERIMENT[:N]`` (None: the default); ``tracking_uri`` is the store a
+    ``replay:mlflow:`` generator reads (None: the configured one)."""
     spec = spec or default_generator_name()
     if spec == "offline" or spec.startswith("offline:"):
         return OfflineGenerator(seed=seed, algorithm=spec.partition(":")[2] or "optuna")
@@ -44,7 +46,8 @@ def make_generator(spec: str | None, *, seed: int = 0, **anthropic_options) -> G
         return AnthropicGenerator(seed=seed, **anthropic_options)
     if spec.startswith("replay:mlflow:"):
         experiment, _, top = spec[len("replay:mlflow:"):].partition(":")
-        return ReplayGenerator.from_experiment(experiment, int(top) if top.isdigit() else 5)
+        return ReplayGenerator.from_experiment(experiment, int(top) if top.isdigit() else 5,
+                                               tracking_uri=tracking_uri)
     if spec.startswith("replay:"):
         return ReplayGenerator(Path(spec.split(":", 1)[1]))
     raise ConfigError(f"unknown generator {spec!r} (offline, offline:pattern, anthropic or "

@@ -36,9 +36,10 @@ class _ResettingClient(PapermillNotebookClient):
     """Clears the kernel's namespace and sets its working folder before the cells run."""
 
     def papermill_execute_cells(self):
-        code = ("get_ipython().run_line_magic('reset', '-f')\n"
-                "get_ipython().execution_count = 1\n"
-                f"__import__('os').chdir({os.getcwd()!r})")
+        # chdir first: the previous folder may be gone, and %reset needs a working folder
+        code = (f"__import__('os').chdir({os.getcwd()!r})\n"
+                "get_ipython().run_line_magic('reset', '-f')\n"
+                "get_ipython().execution_count = 1")
         reply = self.wait_for_reply(self.kc.execute(code, silent=True, store_history=False))
         if reply is None or reply["content"]["status"] != "ok":
             raise RuntimeError(f"could not reset the warm kernel: {reply}")

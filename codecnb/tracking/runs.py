@@ -34,6 +34,9 @@ from codecnb.tracking.store import retry_locked
 ROLE, ITERATION, SHA = "codecnb.role", "codecnb.iteration", "codecnb.program_sha256"
 PARENT = "mlflow.parentRunId"
 FAILURE_KIND, FAILURE_MESSAGE = "codecnb.failure_kind", "codecnb.failure_message"
+STOP_REASON = "codecnb.stop_reason"          # on a parent run: why generation stopped early
+GENERATOR_SETTINGS = "codecnb.generator_settings"
+GROUP_PARAM = "spec_group"                   # equal for comparable results
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -63,17 +66,83 @@ def log_text(c, run_id: str, text: str, name: str) -> None:
         retry_locked(c.log_artifact, run_id, str(path))
 
 
-def start_campaign(c, experiment_id: str, name: str, params: dict) -> str:
+def spec_params(spec) -> dict:
+    """The params that say what a candidate was measured on (an EvaluationSpec's group:
+    evaluator version, clips and windows, qualities, segment size), readable in the UI."""
+    clip = spec.clip
+    return {"source": clip.uri, "start": clip.start, "frames": clip.frames or "all",
+            "resize": f"{clip.resize[0]}x{clip.resize[1]}" if clip.resize else "native",
+            "qualities": ",".join(map(str, spec.qualities)),
+            "segment_frames": spec.segment_frames,
+            "evaluator_version": spec.evaluator_version, GROUP_PARAM: spec_group_key(spec)}
+
+
+def spec_group_key(spec) -> str:
+    """A short key equal for exactly the specs whose results may be compared."""
+    import hashlib
+    return hashlib.sha256(json.dumps(spec.group(), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def start_campaign(c, experiment_id: str, name: str, spec, generator: dict,
+                   params: dict) -> str:
+    """The parent run of a new campaign, RUNNING: its evaluation spec whole (``spec.json``
+    and the tag ``codecnb.spec``), the generator's settings and ``params``."""
     run = retry_locked(c.create_run, experiment_id, run_name=name,
                        tags={ROLE: "campaign", "codecnb.campaign": name})
-    log_batch(c, run.info.run_id, params=params)
-    return run.info.run_id
+    rid = run.info.run_id
+    log_batch(c, rid, params={**params, **spec_params(spec)},
+              tags={GENERATOR_SETTINGS: json.dumps(generator, sort_keys=True)})
+    log_text(c, rid, spec.to_json(), "spec.json")
+    return rid
+
+
+def spec_of(c, run):
+    """The EvaluationSpec stored on a campaign's parent run (None for campaigns of older
+    versions, which stored none)."""
+    from codecnb.spec import EvaluationSpec
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            path = retry_locked(c.download_artifacts, run.info.run_id, "spec.json", tmp)
+            return EvaluationSpec.from_json(Path(path).read_text())
+    except Exception:  # noqa: BLE001 - missing artifact
+        return None
+
+
+def generator_settings_of(run) -> dict:
+    """The generator settings stored on a campaign's parent run."""
+    return jsonio.loads(run.data.tags.get(GENERATOR_SETTINGS, "{}"))
 
 
 def latest_campaign(c, experiment_id: str):
     runs = retry_locked(c.search_runs, [experiment_id], f"tags.`{ROLE}` = 'campaign'",
                         max_results=1, order_by=["attributes.start_time DESC"])
     return runs[0] if runs else None
+
+
+def campaigns(c, experiment_id: str) -> list:
+    """Every campaign of an experiment, newest first."""
+    return sorted(search_all(c, experiment_id, f"tags.`{ROLE}` = 'campaign'"),
+                  key=lambda r: r.info.start_time, reverse=True)
+
+
+def find_campaign(c, experiment_id: str, run_id: str):
+    """The parent run ``run_id`` of a campaign of this experiment.
+
+    Raises
+    ------
+    CodecnbError
+        When no such campaign exists there (exit 2).
+    """
+    from codecnb.errors import CodecnbError
+    try:
+        run = retry_locked(c.get_run, run_id)
+    except Exception:  # noqa: BLE001 - MlflowException RESOURCE_DOES_NOT_EXIST
+        run = None
+    if (run is None or run.info.experiment_id != experiment_id
+            or run.data.tags.get(ROLE) != "campaign"):
+        raise CodecnbError(f"campaign {run_id!r} not found in this experiment (codecnb "
+                           f"status lists the latest; the MLflow UI lists all)")
+    return run
 
 
 def search_all(c, experiment_ids: str | list[str], filter_string: str) -> list:
