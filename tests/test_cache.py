@@ -155,6 +155,7 @@ def test_download_killed_with_sigkill_then_fresh_request(s3, server):
     assert not list(folder.glob(".tmp-*"))                        # stale temp cleaned up
 
 
+@pytest.mark.slow
 def test_unreachable_with_and_without_a_cached_copy(s3, monkeypatch, caplog):
     put, _, _ = s3
     obj = put("offline.bin", data_of(50_000, 8))
@@ -200,6 +201,7 @@ def test_eviction_under_the_size_cap(s3):
     assert store.total_bytes() <= 2_500_000
 
 
+@pytest.mark.slow
 def test_cli_accepts_s3_sources_and_reports_errors(s3, server, testdata):
     put, _, cache = s3
     put("park_joy_480x270.y4m", (testdata / "park_joy_480x270.y4m").read_bytes())
