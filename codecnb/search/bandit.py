@@ -22,8 +22,11 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass
+from typing import TYPE_CHECKING
 
-from codecnb.generators.history import History
+if TYPE_CHECKING:
+    from codecnb.generators.history import History
+
 
 
 @dataclass

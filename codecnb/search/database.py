@@ -24,10 +24,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from codecnb.generators.history import History, HistoryEntry
 from codecnb.search.features import distance, feature_vector, niche_of
 from codecnb.search.settings import SearchSettings
+
+if TYPE_CHECKING:
+    from codecnb.generators.history import History, HistoryEntry
 
 
 @dataclass

@@ -25,8 +25,11 @@ import hashlib
 import io
 import tokenize
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from codecnb.generators.history import History
+if TYPE_CHECKING:
+    from codecnb.generators.history import History
+
 
 _BUILTINS = set(dir(builtins))
 
