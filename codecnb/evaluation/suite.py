@@ -1,0 +1,450 @@
+"""Evaluate a candidate over a clip suite: a smoke stage, then every training clip (and the
+held-out clips only when asked), per-clip RD points and BD-rates, and the suite score.
+
+Built on :func:`codecnb.evaluation.evaluate`: one evaluation per clip, or, with a Dask
+client, one per (clip, segment, quality) task spread over the workers and merged into the
+same per-clip result (see :mod:`codecnb.evaluation.fanout`).
+
+The suite score against a baseline is the mean of the training clips' BD-rates against it
+(None when any of them is undefined). Held-out clips never count in it: they are evaluated
+only by :func:`evaluate_heldout` (``codecnb verify``), so generators never see them.
+"""
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from codecnb import jsonio
+from codecnb.codecs.base import program_hash
+from codecnb.evaluation.evaluator import (DEFAULT_BASELINES, DEFAULT_QUALITIES,
+                                          EVALUATOR_VERSION, evaluate)
+from codecnb.evaluation.result import EvaluationResult
+from codecnb.metrics.psnr import PEAK, average_psnr, psnr_from_mse
+from codecnb.rd import RDPoint
+from codecnb.sandbox.failures import Failure
+from codecnb.sandbox.limits import Limits
+from codecnb.sandbox.policy import ImportPolicy
+from codecnb.sources import DEFAULT_SEGMENT_FRAMES
+from codecnb.suites import Clip, Suite
+
+log = logging.getLogger(__name__)
+
+#: Frames of the smoke stage (of the first training clip, at one quality).
+SMOKE_FRAMES = 2
+#: Wall-clock seconds the smoke stage allows the candidate (start-up included): a program
+#: that hangs is stopped after this, not after the full evaluation's timeout.
+SMOKE_TIMEOUT_S = 10.0
+
+
+# -- pooling RD points -------------------------------------------------------------------
+def _mse(psnr: float) -> float:
+    return 0.0 if math.isinf(psnr) else PEAK * PEAK / 10.0 ** (psnr / 10.0)
+
+
+def pool_points(parts: Sequence[tuple[RDPoint, int, int, float]]) -> RDPoint:
+    """One RD point from points of the same quality measured on disjoint frame sets.
+
+    Parameters
+    ----------
+    parts : sequence of (RDPoint, width, height, fps)
+        Each part's point (with per-frame ``psnr_y/u/v`` and ``ssim_y``) and the size (px)
+        and frame rate (frames/s) of its frames.
+
+    Returns
+    -------
+    RDPoint
+        Bytes, frames and seconds summed; kbps over the summed duration; bpp over the summed
+        luma pixels; PSNR per plane of the pixel-weighted mean MSE (ffmpeg's convention, as
+        for one clip: parts of one clip give the point the whole window would give, to
+        rounding); SSIM-Y the mean over frames; per-frame values concatenated in order.
+    """
+    if not parts:
+        raise ValueError("no RD points to pool")
+    q = parts[0][0].quality
+    n = sum(p.frames for p, *_ in parts)
+    total = sum(p.bytes for p, *_ in parts)
+    seconds = sum(p.frames / fps for p, _, _, fps in parts)
+    pixels = sum(p.frames * w * h for p, w, h, _ in parts)
+    weights = [w * h for _, w, h, _ in parts]
+    per_frame: dict[str, list[float]] = {}
+    mses = {}
+    for plane in "yuv":
+        num = 0.0
+        for (p, *_), wgt in zip(parts, weights):
+            values = p.per_frame[f"psnr_{plane}"]
+            num += wgt * sum(_mse(v) for v in values)
+            per_frame.setdefault(f"psnr_{plane}", []).extend(values)
+        mses[plane] = num / pixels
+    rgb = sum(wgt * p.frames * _mse(p.psnr_rgb) for (p, *_), wgt in zip(parts, weights)) / pixels
+    ssim = [s for p, *_ in parts for s in p.per_frame["ssim_y"]]
+    per_frame["ssim_y"] = ssim
+    vmaf = None
+    if all("vmaf" in p.per_frame for p, *_ in parts):
+        per_frame["vmaf"] = [v for p, *_ in parts for v in p.per_frame["vmaf"]]
+        vmaf = float(np.mean(per_frame["vmaf"]))
+    enc = sum(p.encode_s for p, *_ in parts)
+    dec = sum(p.decode_s for p, *_ in parts)
+    return RDPoint(
+        quality=q, bytes=total, kbps=8.0 * total / seconds / 1000.0, bpp=8.0 * total / pixels,
+        psnr_y=psnr_from_mse(mses["y"]), psnr_u=psnr_from_mse(mses["u"]),
+        psnr_v=psnr_from_mse(mses["v"]),
+        psnr_avg=average_psnr(mses["y"], mses["u"], mses["v"]), psnr_rgb=psnr_from_mse(rgb),
+        ssim_y=float(np.mean(ssim)), encode_s=enc, decode_s=dec,
+        encode_fps=n / enc if enc else float("inf"), decode_fps=n / dec if dec else float("inf"),
+        frames=n, vmaf=vmaf, per_frame=per_frame)
+
+
+def _mean_or_none(values: list[float | None]) -> float | None:
+    if not values or any(v is None for v in values):
+        return None
+    return float(np.mean(values))
+
+
+# -- the result --------------------------------------------------------------------------
+@dataclass
+class ClipResult:
+    """One clip's evaluation within a suite evaluation."""
+
+    clip: Clip
+    result: EvaluationResult
+
+    @property
+    def name(self) -> str:
+        return self.clip.name
+
+    def to_dict(self, per_frame: bool = True) -> dict:
+        return {"name": self.clip.name, "role": self.clip.role, "clip": self.clip.to_dict(),
+                "result": self.result.to_dict(per_frame)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "ClipResult":
+        return cls(Clip.from_dict(d["clip"]), EvaluationResult.from_dict(d["result"]))
+
+
+@dataclass
+class SuiteResult:
+    """What :func:`evaluate_suite` returns; shaped like an :class:`EvaluationResult` where
+    that makes sense (``status``, ``failure``, ``bd_rate``, ``points``, ``timings``), so code
+    written for one clip keeps working on a suite.
+
+    Attributes
+    ----------
+    suite : Suite
+        The suite that was evaluated (all of its clips, whichever were run).
+    status : {"ok", "failed"}
+    failure : Failure or None
+        The first failure; its message starts with ``clip NAME:`` and its ``detail`` has
+        ``clip`` and ``stage_of_suite`` ("smoke" or "full").
+    stage : {"smoke", "full"}
+        How far the evaluation got.
+    clips : list of ClipResult
+        Per evaluated clip, in suite order (training clips, then held-out ones if asked).
+    bd_rate, bd_psnr : dict of str to float or None
+        The suite score: mean over the training clips of their BD-rate (fraction) and
+        BD-PSNR (dB) against each baseline; None when any clip's value is undefined.
+    heldout_bd_rate, heldout_bd_psnr : dict of str to float or None
+        The same over the held-out clips; empty unless they were evaluated.
+    points : list of RDPoint
+        Per quality, the training clips pooled (:func:`pool_points`): bytes and seconds
+        summed, PSNR of the pixel-weighted mean MSE. For sizes and speeds, not for BD-rates.
+    smoke : dict or None
+        The smoke stage: ``status``, ``clip``, ``frames``, ``quality``, ``seconds``.
+    timings : dict of str to float
+        Seconds: ``smoke``, ``full``, ``total`` (wall clock), ``candidate`` (inside
+        encode/decode, summed over tasks).
+    """
+
+    suite: Suite
+    status: str
+    failure: Failure | None
+    stage: str
+    clips: list[ClipResult]
+    bd_rate: dict[str, float | None]
+    bd_psnr: dict[str, float | None]
+    qualities: list[int]
+    program_sha256: str
+    heldout_bd_rate: dict[str, float | None] = field(default_factory=dict)
+    heldout_bd_psnr: dict[str, float | None] = field(default_factory=dict)
+    points: list[RDPoint] = field(default_factory=list)
+    smoke: dict | None = None
+    isolation: list[str] = field(default_factory=list)
+    evaluator_version: str = EVALUATOR_VERSION
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+    @property
+    def train(self) -> list[ClipResult]:
+        return [c for c in self.clips if not c.clip.heldout]
+
+    @property
+    def heldout(self) -> list[ClipResult]:
+        return [c for c in self.clips if c.clip.heldout]
+
+    @property
+    def per_clip(self) -> dict[str, dict[str, float | None]]:
+        """Training clip name -> its BD-rates against each baseline (never held-out)."""
+        return {c.name: dict(c.result.bd_rate) for c in self.train if c.result.ok}
+
+    def clip(self, name: str) -> EvaluationResult:
+        """The result of the clip called ``name``."""
+        for c in self.clips:
+            if c.name == name:
+                return c.result
+        raise KeyError(f"no result for clip {name!r}")
+
+    def to_dict(self, per_frame: bool = True) -> dict:
+        return {"suite": self.suite.to_dict(), "status": self.status,
+                "failure": self.failure.to_dict() if self.failure else None,
+                "stage": self.stage, "bd_rate": self.bd_rate, "bd_psnr": self.bd_psnr,
+                "heldout_bd_rate": self.heldout_bd_rate,
+                "heldout_bd_psnr": self.heldout_bd_psnr,
+                "clips": [c.to_dict(per_frame) for c in self.clips],
+                "points": [p.to_dict(per_frame) for p in self.points],
+                "smoke": self.smoke, "qualities": self.qualities,
+                "isolation": self.isolation, "evaluator_version": self.evaluator_version,
+                "program_sha256": self.program_sha256, "timings": self.timings}
+
+    def to_json(self, per_frame: bool = True, **kw) -> str:
+        return jsonio.dumps(self.to_dict(per_frame), **kw)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> "SuiteResult":
+        return cls(suite=Suite.from_dict(d["suite"]), status=d["status"],
+                   failure=Failure(**d["failure"]) if d["failure"] else None,
+                   stage=d["stage"], clips=[ClipResult.from_dict(c) for c in d["clips"]],
+                   bd_rate=d["bd_rate"], bd_psnr=d["bd_psnr"], qualities=d["qualities"],
+                   program_sha256=d["program_sha256"],
+                   heldout_bd_rate=d.get("heldout_bd_rate", {}),
+                   heldout_bd_psnr=d.get("heldout_bd_psnr", {}),
+                   points=[RDPoint(**p) for p in d.get("points", [])], smoke=d.get("smoke"),
+                   isolation=d.get("isolation", []),
+                   evaluator_version=d.get("evaluator_version", EVALUATOR_VERSION),
+                   timings=d.get("timings", {}))
+
+
+# -- evaluating --------------------------------------------------------------------------
+def _clip_failure(clip: Clip, failure: Failure, stage: str) -> Failure:
+    return dataclasses.replace(failure, message=f"clip {clip.name}: {failure.message}",
+                               detail={**failure.detail, "clip": clip.name,
+                                       "stage_of_suite": stage})
+
+
+def smoke_test(program: str, suite: Suite, *, quality: int, limits: Limits = Limits(),
+               policy: ImportPolicy = ImportPolicy(), timeout_s: float = SMOKE_TIMEOUT_S,
+               frames: int = SMOKE_FRAMES, isolation=None) -> EvaluationResult:
+    """The smoke stage: ``frames`` frames of the suite's first training clip at one quality,
+    no baselines, at most ``timeout_s`` seconds of the candidate's wall clock.
+
+    It rejects programs that do not parse, crash, raise, hang or return wrong output at a
+    small fraction of the cost of a full evaluation.
+    """
+    clip = suite.train[0]
+    n = min(frames, clip.frames) if clip.frames else frames
+    quick = dataclasses.replace(limits, evaluation_timeout_s=min(limits.evaluation_timeout_s,
+                                                                 timeout_s),
+                                segment_timeout_s=min(limits.segment_timeout_s, timeout_s),
+                                startup_timeout_s=min(limits.startup_timeout_s, timeout_s))
+    return evaluate(program, clip.uri, start=clip.start, frames=n, resize=clip.resize,
+                    qualities=[quality], segment_frames=n, limits=quick, policy=policy,
+                    baselines=(), baseline_cache=None, keep_frames=0, isolation=isolation)
+
+
+def evaluate_suite(program: str | Path, suite: Suite, *,
+                   qualities: Sequence[int] = DEFAULT_QUALITIES,
+                   segment_frames: int = DEFAULT_SEGMENT_FRAMES, limits: Limits = Limits(),
+                   policy: ImportPolicy = ImportPolicy(),
+                   baselines: Sequence[str] = DEFAULT_BASELINES,
+                   baseline_cache=True, roles: Sequence[str] = ("train",),
+                   smoke: bool = True, smoke_timeout_s: float = SMOKE_TIMEOUT_S,
+                   client=None, progress: Callable[[int], None] | None = None,
+                   isolation=None) -> SuiteResult:
+    """Evaluate a candidate program over a suite of clips, in the sandbox.
+
+    Parameters
+    ----------
+    program : str or Path
+        The program's text, or a path to it.
+    suite : Suite
+        The clips; their windows (start, frames, resize) come with them.
+    qualities, segment_frames, limits, policy, baselines, baseline_cache, isolation
+        As for :func:`codecnb.evaluation.evaluate`, applied to every clip.
+    roles : sequence of {"train", "heldout"}
+        Which clips to evaluate. Campaigns use the default (training clips only): held-out
+        numbers must never reach a generator. ``("train", "heldout")`` for a user's look at
+        everything (``codecnb eval --suite``).
+    smoke : bool
+        Run the smoke stage (:func:`smoke_test`) first and stop there if it fails.
+    smoke_timeout_s : float
+        The smoke stage's wall-clock limit for the candidate, seconds.
+    client : distributed.Client, optional
+        Fan the evaluation out over this Dask cluster's workers, one task per (clip,
+        segment, quality) (:func:`codecnb.evaluation.fanout.evaluate_clips`). The caller must
+        not hold a worker thread while waiting (call from outside the workers, or
+        ``distributed.secede()`` first), or the tasks may wait for it forever.
+    progress : callable, optional
+        Called with a number of frames done, per (segment, quality) or per task.
+
+    Returns
+    -------
+    SuiteResult
+        Failed at the first clip that fails (later clips are not evaluated).
+    """
+    t0 = time.perf_counter()
+    text = Path(program).read_text() if isinstance(program, Path) else program
+    qualities = [int(q) for q in qualities]
+    clips = [c for role in ("train", "heldout") if role in roles
+             for c in (suite.train if role == "train" else suite.heldout)]
+    timings: dict[str, float] = {"smoke": 0.0, "full": 0.0, "candidate": 0.0}
+    smoke_info = None
+
+    def done(status, failure, stage, results: list[ClipResult], isolation_layers) -> SuiteResult:
+        timings["total"] = time.perf_counter() - t0
+        return _summarise(suite, text, qualities, status, failure, stage, results,
+                          smoke_info, isolation_layers, timings)
+
+    if smoke:
+        quality = max(qualities)
+        r = smoke_test(text, suite, quality=quality, limits=limits, policy=policy,
+                       timeout_s=smoke_timeout_s, isolation=isolation)
+        timings["smoke"] = r.timings.get("total", 0.0)
+        timings["candidate"] += r.timings.get("candidate", 0.0)
+        smoke_info = {"status": r.status, "clip": suite.train[0].name,
+                      "frames": r.source.get("frames", 0), "quality": quality,
+                      "seconds": round(timings["smoke"], 4)}
+        if not r.ok:
+            log.info("smoke stage failed: %s", r.failure.message)
+            return done("failed", _clip_failure(suite.train[0], r.failure, "smoke"), "smoke",
+                        [], r.isolation)
+    t1 = time.perf_counter()
+    common = dict(qualities=qualities, segment_frames=segment_frames, limits=limits,
+                  policy=policy, baselines=tuple(baselines), baseline_cache=baseline_cache,
+                  isolation=isolation)
+    if client is not None:
+        from codecnb.evaluation.fanout import evaluate_clips
+        pairs = evaluate_clips(client, text, clips, progress=progress, **common)
+    else:
+        pairs = []
+        for clip in clips:
+            res = evaluate(text, clip.uri, start=clip.start, frames=clip.frames,
+                           resize=clip.resize, progress=progress, keep_frames=0, **common)
+            pairs.append((clip, res))
+            if not res.ok:
+                break
+    timings["full"] = time.perf_counter() - t1
+    results = [ClipResult(c, r) for c, r in pairs]
+    timings["candidate"] += sum(r.result.timings.get("candidate", 0.0) for r in results)
+    layers = results[0].result.isolation if results else []
+    for cr in results:
+        if not cr.result.ok:
+            return done("failed", _clip_failure(cr.clip, cr.result.failure, "full"), "full",
+                        results, layers)
+    return done("ok", None, "full", results, layers)
+
+
+def _summarise(suite, text, qualities, status, failure, stage, results, smoke_info, layers,
+               timings) -> SuiteResult:
+    def score(group: list[ClipResult], attr: str) -> dict[str, float | None]:
+        if not group or any(not c.result.ok for c in group):
+            return {}
+        names = list(getattr(group[0].result, attr))
+        return {b: _mean_or_none([getattr(c.result, attr).get(b) for c in group]) for b in names}
+
+    train = [c for c in results if not c.clip.heldout]
+    held = [c for c in results if c.clip.heldout]
+    ok = status == "ok"
+    points = []
+    if ok and train:
+        for i, q in enumerate(qualities):
+            points.append(pool_points([(c.result.points[i], c.result.source["width"],
+                                        c.result.source["height"], c.result.source["fps"])
+                                       for c in train]))
+    return SuiteResult(
+        suite=suite, status=status, failure=failure, stage=stage, clips=results,
+        bd_rate=score(train, "bd_rate") if ok else {},
+        bd_psnr=score(train, "bd_psnr") if ok else {},
+        heldout_bd_rate=score(held, "bd_rate") if ok else {},
+        heldout_bd_psnr=score(held, "bd_psnr") if ok else {},
+        qualities=list(qualities), program_sha256=program_hash(text), points=points,
+        smoke=smoke_info, isolation=list(layers), timings=timings)
+
+
+def evaluate_heldout(program: str | Path, suite: Suite, **kw) -> SuiteResult:
+    """The held-out check: evaluate a candidate on the suite's held-out clips only (no
+    smoke stage). Its ``heldout_bd_rate`` is the held-out score; ``bd_rate`` stays empty.
+
+    Takes the keyword arguments of :func:`evaluate_suite` except ``roles``/``smoke``.
+
+    Raises
+    ------
+    SuiteError
+        The suite has no held-out clip.
+    """
+    from codecnb.errors import SuiteError
+    if not suite.heldout:
+        raise SuiteError(f"suite {suite.name!r}: no held-out clip (role = 'heldout')")
+    return evaluate_suite(program, suite, roles=("heldout",), smoke=False, **kw)
+
+
+def evaluate_spec(program: str | Path, spec, **kw) -> SuiteResult:
+    """:func:`evaluate_suite` with everything taken from an
+    :class:`~codecnb.spec.EvaluationSpec` (suite, qualities, segment size, limits, import
+    policy, baselines); ``kw`` adds ``roles``, ``smoke``, ``client``, ``progress``..."""
+    return evaluate_suite(program, spec.suite, qualities=spec.qualities,
+                          segment_frames=spec.segment_frames, limits=spec.limits(),
+                          policy=spec.policy(), baselines=spec.baselines, **kw)
+
+
+# -- names for tracking ------------------------------------------------------------------
+def suite_metrics(result: SuiteResult) -> dict[str, float]:
+    """Flat metric name -> value for MLflow (None values are left out).
+
+    ``bd_rate_{B}`` / ``bd_psnr_{B}``: the suite score (as for one clip, so single-clip
+    tooling keeps working); ``clip.{NAME}.bd_rate_{B}``, ``clip.{NAME}.kbps_q{Q}``,
+    ``clip.{NAME}.psnr_y_q{Q}``, ``clip.{NAME}.ssim_y_q{Q}`` per training clip;
+    held-out clips as ``heldout.{NAME}.…`` and their mean as ``heldout_bd_rate_{B}``, with
+    ``heldout_gap_{B}`` = held-out minus training score (positive: worse on unseen clips);
+    ``smoke_s``, ``smoke_ok``.
+    """
+    out: dict[str, float | None] = {}
+    for b, v in result.bd_rate.items():
+        out[f"bd_rate_{b}"] = v
+    for b, v in result.bd_psnr.items():
+        out[f"bd_psnr_{b}"] = v
+    for c in result.clips:
+        prefix = f"{'heldout' if c.clip.heldout else 'clip'}.{c.name}."
+        r = c.result
+        for b, v in r.bd_rate.items():
+            out[prefix + f"bd_rate_{b}"] = v
+        for p in r.points:
+            out[prefix + f"kbps_q{p.quality}"] = p.kbps
+            out[prefix + f"psnr_y_q{p.quality}"] = p.psnr_y
+            out[prefix + f"ssim_y_q{p.quality}"] = p.ssim_y
+    out.update(heldout_metrics(result.heldout_bd_rate, result.bd_rate))
+    if result.smoke:
+        out["smoke_s"] = result.smoke["seconds"]
+        out["smoke_ok"] = 1.0 if result.smoke["status"] == "ok" else 0.0
+    return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(v)}
+
+
+def heldout_metrics(heldout: dict[str, float | None],
+                    train: dict[str, float | None]) -> dict[str, float]:
+    """``heldout_bd_rate_{B}`` and ``heldout_gap_{B}`` (held-out minus training BD-rate,
+    fraction; positive = worse on unseen clips) for each baseline where both are known."""
+    out = {}
+    for b, v in heldout.items():
+        if v is None:
+            continue
+        out[f"heldout_bd_rate_{b}"] = v
+        if train.get(b) is not None:
+            out[f"heldout_gap_{b}"] = v - train[b]
+    return out
