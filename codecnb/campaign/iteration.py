@@ -103,6 +103,9 @@ class Point:
     kbps: float
     psnr_y: float
     ssim_y: float
+    encode_s: float | None = None    # seconds over the whole window (for the search's
+    decode_s: float | None = None    # feedback and niches), None when not measured
+    frames: int | None = None
 
 
 @dataclass
@@ -150,7 +153,8 @@ class Outcome:
 
 
 def write_outcome(out_dir: Path, result) -> None:
-    points = [Point(p.quality, p.kbps, p.psnr_y, p.ssim_y) for p in result.points]
+    points = [Point(p.quality, p.kbps, p.psnr_y, p.ssim_y, p.encode_s, p.decode_s, p.frames)
+              for p in result.points]
     o = Outcome(result.status, result.failure.to_dict() if result.failure else None,
                 dict(result.bd_rate), points, result.timings.get("total", 0.0))
     (Path(out_dir) / "outcome.json").write_text(jsonio.dumps(o.to_dict()))

@@ -74,6 +74,7 @@ class Totals:
     best_run: str | None = None
     cost_usd: float = 0.0
     tokens: int = 0
+    rejected: int = 0       # proposals rejected as not novel (never evaluated, not failures)
 
     def record(self, ok: bool, bd: float | None, run_id: str) -> None:
         self.done += 1
@@ -85,7 +86,7 @@ class Totals:
     def metrics(self) -> dict:
         out = {"iterations_done": self.done, "successes": self.ok, "failures": self.failed,
                "in_progress": self.in_progress, "cost_usd": self.cost_usd,
-               "tokens": self.tokens}
+               "tokens": self.tokens, "rejected": self.rejected}
         if self.best_bd_rate_jpeg is not None:
             out["best_bd_rate_jpeg"] = self.best_bd_rate_jpeg
         return out
@@ -181,6 +182,7 @@ class Campaign:
                                      self._params(), parent_runs)
         self.sha_run[cand.sha256] = rid
         self.totals.cost_usd += cand.cost_usd
+        self.totals.rejected += len(cand.rejected)
         self.totals.tokens += cand.tokens
         self._candidates[rid] = cand
         if cand.failure:   # no program to evaluate: the iteration failed at generation
@@ -278,6 +280,7 @@ class _OutcomeResult:
         from codecnb.sandbox.failures import Failure
         self.status = "ok" if outcome.ok else "failed"
         f = outcome.failure
-        self.failure = Failure(**{k: f[k] for k in ("kind", "message")}) if f else None
+        self.failure = Failure(**{k: f[k] for k in ("kind", "message", "stage", "line", "code")
+                                  if f.get(k) is not None}) if f else None
         self.bd_rate = outcome.bd_rate
         self.points = outcome.points

@@ -14,6 +14,7 @@ from codecnb.generators import (Budget, BudgetExhausted, History, default_genera
                                 make_generator)
 from codecnb.generators.claude import DEFAULT_MODEL
 from codecnb.generators.pricing import load_prices
+from codecnb.search.settings import SearchSettings
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -43,6 +44,10 @@ def add_generator_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--repairs", type=_non_negative(int),
                    help="round-trips that quote static-check errors back to the model "
                         "[default 2]")
+    g.add_argument("--models", help="comma-separated Claude model ids (priced in prices.json); "
+                   "a bandit on improvement per dollar picks one per call [default: --model]")
+    g.add_argument("--search", help="search settings NAME=VALUE,... e.g. islands=4,diff=0.5 "
+                   "(see docs/search.md) [default: every setting's default]")
 
 
 def _non_negative(kind):
@@ -60,7 +65,8 @@ def _non_negative(kind):
 
 #: Generator settings and their defaults (None: no limit / built-in).
 GENERATOR_DEFAULTS = {"generator": None, "seed": 0, "model": DEFAULT_MODEL, "budget_usd": None,
-                      "budget_tokens": None, "prices": None, "repairs": 2}
+                      "budget_tokens": None, "prices": None, "repairs": 2, "models": None,
+                      "search": None}
 
 
 def generator_settings(args: argparse.Namespace, stored: dict | None = None) -> dict:
@@ -94,8 +100,11 @@ def make_from_settings(settings: dict, spent: tuple[float, int] = (0.0, 0),
         budget = Budget(settings["budget_usd"], settings["budget_tokens"],
                         spent_usd=spent[0], spent_tokens=spent[1])
         prices = Path(settings["prices"]) if settings["prices"] else None
+        models = settings.get("models")
         extra = dict(model=settings["model"], budget=budget, prices=load_prices(prices),
-                     repairs=settings["repairs"], **options)
+                     repairs=settings["repairs"],
+                     models=models.split(",") if models else None,
+                     search=SearchSettings.parse(settings.get("search")), **options)
     return make_generator(settings["generator"], seed=settings["seed"],
                           tracking_uri=tracking_uri, **extra)
 

@@ -181,7 +181,11 @@ def run(args: argparse.Namespace) -> int:
         c = client(tracking_uri(args.tracking_uri))
         spent = _spent(parent, c, parent.info.experiment_id)
     gen = make_from_settings(gen_settings, spent=spent, tracking_uri=args.tracking_uri,
-                             qualities=list(spec.qualities), memory_gb=spec.memory_gb)
+                             qualities=list(spec.qualities), memory_gb=spec.memory_gb,
+                             segment_frames=spec.segment_frames,
+                             segment_timeout=spec.segment_timeout_s,
+                             tune_clips=[{"uri": c.uri, "start": c.start, "resize": c.resize}
+                                         for c in spec.suite.train])
     print(f"codecnb run: generator {gen.name}"
           + ("" if gen.name != "offline" or args.generator else
              " (no ANTHROPIC_API_KEY: the offline search)")
@@ -214,6 +218,11 @@ def run(args: argparse.Namespace) -> int:
     if campaign.stop_reason:
         print(f"stopped early: {campaign.stop_reason}")
     shown = print_leaderboard(campaign.c, campaign.exp, campaign.parent, top=TOP)
+    if gen.name == "anthropic":   # what each model bought
+        from codecnb.search.bandit import format_model_table, model_stats
+        print("\n" + format_model_table(model_stats(campaign.history, gen.models)))
+    if totals.rejected:
+        print(f"{totals.rejected} proposals were rejected as not novel before evaluation")
     cmd = codecnb_command()
     if shown >= TOP:
         print(f"(the top {TOP}; all of them: {cmd} leaderboard --campaign {campaign.parent} "

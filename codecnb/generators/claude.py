@@ -83,10 +83,11 @@ class AnthropicGenerator:
     explore : float, optional
         Overrides ``search.explore`` (probability of a new idea).
     tuner : callable, optional
-        Program text -> score to minimise, for tuning tunable blocks (default: BD-rate
-        against JPEG on the first ``search.tune_frames`` frames of ``tune_source``).
-    tune_source : str
-        The (training) source of the default tuner.
+        Program text -> score to minimise, for tuning tunable blocks (default: the mean
+        BD-rate against JPEG on the first ``search.tune_frames`` frames of ``tune_clips``).
+    tune_clips : list of dict, optional
+        The training clips of the default tuner (``uri``, ``start``, ``resize``; default
+        the bundled clip).
     """
 
     name = "anthropic"
@@ -99,7 +100,7 @@ class AnthropicGenerator:
                  segment_frames: int = 16, memory_gb: float = 4.0,
                  segment_timeout: float = 120.0, timeout_s: float = 600.0,
                  max_retries: int = 5, tuner: Callable[[str], float | None] | None = None,
-                 tune_source: str = "sample:bigbuckbunny"):
+                 tune_clips: list[dict] | None = None):
         import anthropic
         key = os.environ.get(KEY_ENV)
         if not key:
@@ -123,7 +124,8 @@ class AnthropicGenerator:
         self.budget = budget or Budget()
         self.qualities = qualities or [25, 50, 75, 90]
         self.segment_frames, self.segment_timeout = segment_frames, segment_timeout
-        self.tuner = tuner or smoke_objective(tune_source, search.tune_frames, self.qualities,
+        self.tuner = tuner or smoke_objective(tune_clips or [{"uri": "sample:bigbuckbunny"}],
+                                              search.tune_frames, self.qualities,
                                               segment_frames)
         self.system = system_prompt(policy, self.qualities, segment_frames, memory_gb,
                                     segment_timeout)

@@ -171,13 +171,30 @@ def tune(program: str, objective: Callable[[str], float | None], trials: int,
                         declared, record)
 
 
-def smoke_objective(source: str, frames: int, qualities: list[int],
+def smoke_objective(clips: list[dict], frames: int, qualities: list[int],
                     segment_frames: int = 16) -> Callable[[str], float | None]:
-    """BD-rate against JPEG of a program on the first ``frames`` frames of ``source`` (a
-    training source; held-out clips must never be used here)."""
+    """The smoke stage as an objective: the mean over ``clips`` (training clips only;
+    held-out clips must never be used here) of a program's BD-rate against JPEG on the
+    first ``frames`` frames of each clip's window; None when it fails on any clip.
+
+    Parameters
+    ----------
+    clips : list of dict
+        ``uri`` and optionally ``start`` (frame) and ``resize`` ((width, height) pixels).
+    frames : int
+    qualities : list of int
+    segment_frames : int
+    """
     def objective(program: str) -> float | None:
         from codecnb.evaluation import evaluate
-        result = evaluate(program, source, frames=frames, qualities=qualities,
-                          segment_frames=segment_frames, baselines=("jpeg",))
-        return result.bd_rate.get("jpeg") if result.status == "ok" else None
+        scores = []
+        for clip in clips:
+            result = evaluate(program, clip["uri"], start=clip.get("start") or 0,
+                              frames=frames, resize=clip.get("resize"), qualities=qualities,
+                              segment_frames=segment_frames, baselines=("jpeg",))
+            score = result.bd_rate.get("jpeg") if result.status == "ok" else None
+            if score is None or not math.isfinite(score):
+                return None
+            scores.append(score)
+        return sum(scores) / len(scores) if scores else None
     return objective
