@@ -1,7 +1,9 @@
 """``codecnb eval PROGRAM.py``: evaluate a codec program in the sandbox.
 
 Prints the RD table with the baselines and the BD-rates, or the failure. With ``--json``,
-one JSON object. Exit status: 0 the candidate passed, 1 it failed, 2 bad usage or input.
+one JSON object. With ``--suite FILE|NAME``, every clip of the suite (training and held
+out) after a smoke stage, per-clip tables and the suite scores. Exit status: 0 the
+candidate passed, 1 it failed, 2 bad usage or input.
 """
 from __future__ import annotations
 
@@ -25,6 +27,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("program", type=Path, help="Python file defining encode() and decode()")
     add_source_args(p)
+    p.add_argument("--suite", metavar="FILE|NAME",
+                   help="evaluate on a clip suite (a TOML file or a bundled name such as "
+                        "'default') instead of --source: every clip, training and held out")
     p.add_argument("--quality", type=int, action="append", dest="qualities", metavar="Q",
                    help=f"quality 0..100 (repeatable; default {list(DEFAULT_QUALITIES)})")
     p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
@@ -48,9 +53,11 @@ def run(args: argparse.Namespace) -> int:
     qualities = args.qualities or list(DEFAULT_QUALITIES)
     if any(not 0 <= q <= 100 for q in qualities):
         raise CodecnbError(f"--quality must be within 0..100, got {qualities}")
-    source = open_from_args(args)
     limits = Limits(memory_bytes=int(args.memory_gb * GiB), evaluation_timeout_s=args.timeout,
                     segment_timeout_s=args.segment_timeout)
+    if args.suite:
+        return _run_suite(args, text, qualities, limits)
+    source = open_from_args(args)
     total = source.info.frames and source.info.frames * len(qualities)
     with progress_bar(total, f"eval {args.program.name}") as bar:
         result = evaluate(text, source, qualities=qualities, limits=limits,
@@ -74,4 +81,51 @@ def run(args: argparse.Namespace) -> int:
     return 0 if result.ok else 1
 
 
-
+def _run_suite(args: argparse.Namespace, text: str, qualities: list[int],
+               limits: Limits) -> int:
+    from codecnb.evaluation.suite import evaluate_suite, heldout_metrics
+    from codecnb.suites import load_suite
+    given = [f for f in ("source", "frames", "start", "resize") if getattr(args, f) is not None]
+    if given:
+        raise CodecnbError(f"--suite and --{given[0]} exclude each other (a suite gives each "
+                           f"clip its own window)")
+    args.apply_cache_args(args)
+    suite = load_suite(args.suite)
+    result = evaluate_suite(text, suite, qualities=qualities, limits=limits,
+                            policy=ImportPolicy().widened(*args.allow_import),
+                            segment_frames=config.resolve("segment_frames", args.segment_frames),
+                            roles=("train", "heldout"), vmaf=args.vmaf)
+    if args.json:
+        sys.stdout.write(result.to_json() + "\n")
+        return 0 if result.ok else 1
+    print(f"suite {suite.name}: {len(suite.train)} training, {len(suite.heldout)} held-out "
+          f"clips")
+    if result.smoke:
+        sm = result.smoke
+        print(f"smoke stage: {sm['status']} in {sm['seconds']:.2f} s ({sm['frames']} frames of "
+              f"{sm['clip']} at quality {sm['quality']})")
+    for c in result.clips:
+        r = c.result
+        print(f"\nclip {c.name} ({c.clip.role}): {r.source.get('uri')} "
+              f"{r.source.get('width')}x{r.source.get('height')}, frames "
+              f"{c.clip.start}..{c.clip.start + r.source.get('frames', 0) - 1}")
+        if r.ok:
+            print(rd_table({"candidate": r.curve(), **r.baselines}))
+            for name in r.bd_rate:
+                print(f"BD-rate against {name:<6} {pct(r.bd_rate[name])}"
+                      f"   BD-PSNR {fmt(r.bd_psnr[name], '+.3f')} dB")
+    print()
+    if result.ok:
+        gaps = heldout_metrics(result.heldout_bd_rate, result.bd_rate)
+        for name in result.bd_rate:
+            line = (f"suite score against {name:<6} {pct(result.bd_rate[name])} (mean over "
+                    f"{len(result.train)} training clips)")
+            if name in result.heldout_bd_rate:
+                line += (f"   held-out {pct(result.heldout_bd_rate[name])}"
+                         f"   gap {pct(gaps.get(f'heldout_gap_{name}'))}")
+            print(line)
+    else:
+        f = result.failure
+        print(f"FAILED at the {result.stage} stage ({f.kind}): {f.message}")
+    print(f"sandbox layers: {', '.join(result.isolation)}")
+    return 0 if result.ok else 1

@@ -267,7 +267,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
                    baseline_cache=True, roles: Sequence[str] = ("train",),
                    smoke: bool = True, smoke_timeout_s: float = SMOKE_TIMEOUT_S,
                    client=None, progress: Callable[[int], None] | None = None,
-                   isolation=None) -> SuiteResult:
+                   isolation=None, vmaf: bool = False) -> SuiteResult:
     """Evaluate a candidate program over a suite of clips, in the sandbox.
 
     Parameters
@@ -293,6 +293,9 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
         ``distributed.secede()`` first), or the tasks may wait for it forever.
     progress : callable, optional
         Called with a number of frames done, per (segment, quality) or per task.
+    vmaf : bool
+        Also measure VMAF per point (slow). Fanned out, each segment's VMAF starts afresh
+        (its motion feature is 0 on a segment's first frame).
 
     Returns
     -------
@@ -328,7 +331,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
     t1 = time.perf_counter()
     common = dict(qualities=qualities, segment_frames=segment_frames, limits=limits,
                   policy=policy, baselines=tuple(baselines), baseline_cache=baseline_cache,
-                  isolation=isolation)
+                  isolation=isolation, vmaf=vmaf)
     if client is not None:
         from codecnb.evaluation.fanout import evaluate_clips
         pairs = evaluate_clips(client, text, clips, progress=progress, **common)
