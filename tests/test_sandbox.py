@@ -20,7 +20,7 @@ import pytest
 from codecnb.evaluation import evaluate
 from codecnb.rd import measure
 from codecnb.codecs import ProgramCodec, builtin_program
-from codecnb.sandbox.isolation import probe
+from codecnb.sandbox.isolation import plan as sandbox_plan
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy
 from codecnb.sandbox.reaper import descendants
@@ -95,7 +95,7 @@ def guard(monkeypatch, tmp_path, listener):
 def run(program: str, guard: dict, *, allow=(), audit=True, limits=FAST, source=SOURCE,
         frames=None):
     program = program.format(**guard)
-    plan = dataclasses.replace(probe(), audit=audit)
+    plan = dataclasses.replace(sandbox_plan(), audit=audit)
     res = evaluate(program, source, qualities=[50], segment_frames=4, frames=frames,
                    baselines=(), limits=limits, policy=ImportPolicy().widened(*allow),
                    isolation=plan)

@@ -25,11 +25,13 @@ from codecnb.evaluation.result import EvaluationResult
 from codecnb.metrics.bdrate import bd_psnr, bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
 from codecnb.rd import RDCurve, Track, bd_or_none, measure
+from codecnb.sandbox import verify
 from codecnb.sandbox.failures import CandidateFailed, Failure
-from codecnb.sandbox.isolation import IsolationPlan, default_hidden, probe
+from codecnb.sandbox.isolation import SandboxPlan, plan as sandbox_plan
 from codecnb.sandbox.limits import Limits
-from codecnb.sandbox.policy import ImportPolicy, static_check
+from codecnb.sandbox.policy import ImportPolicy, size_check, static_check
 from codecnb.sandbox.process import SandboxProcess, copy_bytes
+from codecnb.sandbox.runtime import CHILD, CHILD_PATH
 from codecnb.sources import DEFAULT_SEGMENT_FRAMES, DEFAULT_SOURCE, Source, open_source
 from codecnb.sources.identity import source_identity
 
@@ -38,7 +40,11 @@ T = TypeVar("T")
 
 #: Bump when anything that changes measured numbers changes; results of different versions
 #: are never compared (baseline caches are keyed by it too).
-EVALUATOR_VERSION = "1"
+EVALUATOR_VERSION = "2"
+#: Layers checked on every candidate process from outside (verify.check_process).
+_PER_PROCESS = frozenset({"unprivileged-host-uid", "no-capabilities", "no-new-privs", "seccomp",
+                          "user-namespace", "pid-namespace", "net-namespace", "ipc-namespace",
+                          "uts-namespace", "mount-namespace", "cgroup-namespace"})
 DEFAULT_QUALITIES = (25, 50, 75, 90)
 DEFAULT_BASELINES = ("jpeg", "x264")
 
@@ -81,12 +87,14 @@ class _Run:
     """The processes and running totals of one evaluation."""
 
     def __init__(self, program: str, qualities: Sequence[int], source: Source,
-                 segment_frames: int, plan: IsolationPlan, limits: Limits,
-                 policy: ImportPolicy, hide: list[Path], vmaf: bool):
+                 segment_frames: int, plan: SandboxPlan, limits: Limits,
+                 policy: ImportPolicy, vmaf: bool):
         i = source.info
         self.raw = segment_frames * i.height * i.width * 3
         self.max_bits = limits.max_bitstream(self.raw)
-        common = dict(plan=plan, limits=limits, policy=policy, hide=hide)
+        self.plan, self.limits = plan, limits
+        self.layers: set[str] | None = None
+        common = dict(plan=plan, limits=limits, policy=policy)
         self.procs: list[SandboxProcess] = []
         self.encoder = self._spawn("encode", program, self.raw, self.max_bits, common)
         self.decoders = {q: self._spawn("decode", program, self.max_bits, self.raw, common)
@@ -100,11 +108,17 @@ class _Run:
         return p
 
     def wait_ready(self, deadline: float) -> None:
-        """Once: wait until every process has loaded the program, then stop them all.
-        Called after the first segment is read, so that start-up overlaps it."""
+        """Once: wait until every process has loaded the program, verify from outside that
+        its layers hold, then stop them all. Called after the first segment is read, so
+        that start-up overlaps it."""
         if not self.ready:
+            script = CHILD_PATH if self.plan.jail else str(CHILD)
+            rlimits = self.limits.rlimits(own_uid=self.plan.jail)
             for p in self.procs:
                 p.wait_ready(deadline)
+                held = set(verify.check_process(p.proc.pid, p.cgroup, self.plan,
+                                                self.limits, rlimits, script))
+                self.layers = held if self.layers is None else self.layers & held
                 p.freeze()
             self.ready = True
 
@@ -121,7 +135,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
              segment_frames: int = DEFAULT_SEGMENT_FRAMES, limits: Limits = Limits(),
              policy: ImportPolicy = ImportPolicy(), baselines: Sequence[str] = DEFAULT_BASELINES,
              baseline_cache: BaselineCache | None | bool = True,
-             isolation: IsolationPlan | None = None,
+             isolation: SandboxPlan | None = None,
              progress: Callable[[int], None] | None = None,
              keep_frames: int = 1, vmaf: bool = False) -> EvaluationResult:
     """Evaluate a candidate codec program on a source, in the sandbox.
@@ -146,8 +160,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         Baselines to compute BD-rates against (measured once per source and cached).
     baseline_cache : BaselineCache, True or None
         True: the default cache under the cache folder; None/False: no caching.
-    isolation : IsolationPlan, optional
-        Override the probed OS layers (for tests of the deeper layers).
+    isolation : SandboxPlan, optional
+        Override the sandbox plan (for tests of the deeper layers); default: the full
+        sandbox, or the weaker one the ``weak_sandbox`` setting accepts.
     progress : callable, optional
         Called with the number of frames of each (segment, quality) done.
     keep_frames : int
@@ -162,24 +177,28 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     EvaluationResult
         ``status`` "ok" with points and BD-rates, or "failed" with a classified failure.
         User errors in the inputs (bad source, unreadable program file) raise
-        :class:`~codecnb.errors.CodecnbError` instead.
+        :class:`~codecnb.errors.CodecnbError` instead; a sandbox that cannot be built
+        raises :class:`~codecnb.errors.SandboxError`.
     """
     t_start = time.perf_counter()
-    # Probing the OS layers starts a sandboxed process (once per process): it runs while
-    # the source is opened and the baselines are looked up.
-    probing = None if isolation else _in_background(probe)
+    # The sandbox plan and its isolation probe (once per process, about a second) run
+    # while the source is opened and the baselines are looked up.
+    plan = isolation or sandbox_plan(allow_weak=bool(config.resolve("weak_sandbox")))
+    probing = _in_background(lambda: verify.probe_layers(plan))
     text = Path(program).read_text() if isinstance(program, Path) else program
     src = source if isinstance(source, Source) else open_source(
         source, start=start, frames=frames, resize=resize)
     qualities = [int(q) for q in qualities]
-    hide = default_hidden([p for p in [getattr(src, "path", None),
-                                       Path(config.resolve("cache_dir"))] if p is not None])
     cache = (BaselineCache(Path(config.resolve("cache_dir")) / "baselines")
              if baseline_cache is True else baseline_cache or None)
     timings = {"candidate": 0.0, "metrics": 0.0, "source": 0.0}
 
-    def result(status: str, failure: Failure | None, points, bases, frames_done: int):
+    def result(status: str, failure: Failure | None, points, bases, frames_done: int,
+               layers: set[str] | None = None):
         curve = RDCurve("candidate", "quality", points)
+        verified = set(probing.result())
+        if layers is not None:  # what every candidate process showed from outside, too
+            verified = (verified - _PER_PROCESS) | (verified & layers) | (layers & {"rlimits"})
         timings["total"] = time.perf_counter() - t_start
         timings["overhead"] = timings["total"] - sum(
             timings[k] for k in ("candidate", "metrics", "source", "baselines"))
@@ -187,8 +206,10 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             status=status, failure=failure, points=points,
             bd_rate=_bd(bases, curve, bd_rate) if points else {},
             bd_psnr=_bd(bases, curve, bd_psnr) if points else {},
-            baselines=bases, isolation=plan.layers(), evaluator_version=EVALUATOR_VERSION,
-            program_sha256=program_hash(text),
+            baselines=bases, isolation=sorted(verified),
+            sandbox={"weak": plan.weak, "missing": list(plan.missing)},
+            evaluator_version=EVALUATOR_VERSION,
+            program_sha256=program_hash(text), program_bytes=len(text.encode()),
             source={**src.info.to_dict(), "frames": frames_done,
                     "identity": source_identity(src)},
             qualities=qualities, timings=timings, limits=limits.to_dict())
@@ -197,12 +218,11 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     bases, cached = _baselines(src, baselines, segment_frames, cache)
     timings["baselines"] = time.perf_counter() - t0
     log.info("baselines %s (%s)", ", ".join(bases), "cached" if cached else "computed")
-    plan = isolation or probing.result()
-    failure = static_check(text, policy)
+    failure = size_check(text, limits.program_bytes) or static_check(text, policy)
     if failure:
         failure = Failure(failure.kind, failure.message, "static", failure.line, failure.code)
         return result("failed", failure, [], bases, 0)
-    run = _Run(text, qualities, src, segment_frames, plan, limits, policy, hide, vmaf)
+    run = _Run(text, qualities, src, segment_frames, plan, limits, policy, vmaf)
     frames_done = 0
     kept: dict = {}
     try:
@@ -223,9 +243,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             run.encoder.thaw()
             for q in qualities:
                 seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
-                n, secs = run.encoder.encode(segment.shape, q, seg_deadline)
-                run.tracks[q].encode_s += secs
-                timings["candidate"] += secs
+                n, spent = run.encoder.encode(segment.shape, q, seg_deadline)
+                run.tracks[q].encode_s += spent.wall_s
+                timings["candidate"] += spent.wall_s
                 copy_bytes(run.encoder.out, run.decoders[q].inp, n)
                 lengths[q] = n
             run.encoder.freeze()
@@ -233,14 +253,14 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 dec = run.decoders[q]
                 dec.thaw()
                 seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
-                decoded, secs = dec.decode(lengths[q], segment.shape, seg_deadline)
+                decoded, spent = dec.decode(lengths[q], segment.shape, seg_deadline)
                 dec.freeze()
                 if keep:
                     kept.setdefault(q, []).append(decoded[:keep].copy())
                 track = run.tracks[q]
-                track.decode_s += secs
+                track.decode_s += spent.wall_s
                 track.bytes += lengths[q]
-                timings["candidate"] += secs
+                timings["candidate"] += spent.wall_s
                 t_m = time.perf_counter()
                 scores, dis_planes = score_rgb(ref_planes, segment, decoded)
                 del decoded
@@ -256,7 +276,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         outcome = ("failed", exc.failure, [])
     finally:
         run.close()  # teardown counts in the timings: the result is built after it
-    res = result(*outcome, bases, frames_done)
+    res = result(*outcome, bases, frames_done, run.layers)
     if res.ok:
         res.frames = {k: np.concatenate(v) for k, v in kept.items()}
     return res

@@ -25,9 +25,14 @@ class EvaluationResult:
     baselines : dict of str to RDCurve
         The baselines' curves on the same frames.
     isolation : list of str
-        The sandbox layers that were active.
+        The sandbox layers that were verified at run time (docs/security.md).
+    sandbox : dict
+        ``{"weak": bool, "missing": [...]}``: whether a weaker sandbox was accepted, and the
+        layers it lacked.
     evaluator_version, program_sha256 : str
         Results with different evaluator versions must not be compared.
+    program_bytes : int
+        Size of the program's UTF-8 source.
     source : dict
         Source description, identity and frame count.
     timings : dict of str to float
@@ -48,6 +53,8 @@ class EvaluationResult:
     qualities: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     limits: dict = field(default_factory=dict)
+    sandbox: dict = field(default_factory=lambda: {"weak": False, "missing": []})
+    program_bytes: int = 0
     #: The first ``keep_frames`` frames of the source ("original") and their decoded
     #: versions per quality, uint8 RGB arrays of shape (T, H, W, 3), for looking at; not
     #: serialised.
@@ -68,7 +75,8 @@ class EvaluationResult:
                 "baselines": {k: v.to_dict(per_frame=False) for k, v in self.baselines.items()},
                 "isolation": self.isolation, "evaluator_version": self.evaluator_version,
                 "program_sha256": self.program_sha256, "source": self.source,
-                "qualities": self.qualities, "timings": self.timings, "limits": self.limits}
+                "qualities": self.qualities, "timings": self.timings, "limits": self.limits,
+                "sandbox": self.sandbox, "program_bytes": self.program_bytes}
 
     def to_json(self, per_frame: bool = True, **kw) -> str:
         return jsonio.dumps(self.to_dict(per_frame), **kw)
@@ -82,4 +90,6 @@ class EvaluationResult:
                    isolation=d["isolation"], evaluator_version=d["evaluator_version"],
                    program_sha256=d["program_sha256"], source=d["source"],
                    qualities=d["qualities"], timings=d.get("timings", {}),
-                   limits=d.get("limits", {}))
+                   limits=d.get("limits", {}),
+                   sandbox=d.get("sandbox", {"weak": False, "missing": []}),
+                   program_bytes=d.get("program_bytes", 0))

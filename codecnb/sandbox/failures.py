@@ -17,7 +17,13 @@ KINDS: dict[str, str] = {
     "too_large": "the bitstream is larger than the limit (the raw size by default)",
     "isolation": "the program attempted an operation the sandbox refuses",
     "generation": "the generator produced no program that passes the static checks",
+    "protocol": "the candidate's process sent a malformed or impossible control message "
+                "(garbled, oversized, a byte count outside the buffer, an unknown kind)",
+    "program-size": "the program's source is larger than the program-size cap",
 }
+#: The kinds a candidate's own process may report about itself; any other kind it sends is
+#: a ``protocol`` failure.
+CHILD_KINDS = frozenset({"exception", "memory", "output", "too_large", "isolation", "crash"})
 
 
 @dataclass(frozen=True)

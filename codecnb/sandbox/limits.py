@@ -14,7 +14,8 @@ class Limits:
     Attributes
     ----------
     memory_bytes : int
-        Address-space limit (RLIMIT_AS), 4 GiB by default.
+        Memory of each sandboxed process and everything it starts (its cgroup: anonymous
+        memory, tmpfs files and memfds), and its address space (RLIMIT_AS); 4 GiB.
     cpu_seconds : int
         CPU-time limit per process (RLIMIT_CPU).
     file_bytes : int
@@ -23,7 +24,8 @@ class Limits:
     open_files : int
         RLIMIT_NOFILE.
     processes : int
-        RLIMIT_NPROC, applied when the candidate runs as its own uid.
+        Processes and threads of one sandboxed process's whole tree (its cgroup's
+        ``pids.max``; also RLIMIT_NPROC of its own host uid).
     segment_timeout_s : float
         Wall-clock seconds for one encode or decode call.
     evaluation_timeout_s : float
@@ -33,6 +35,9 @@ class Limits:
     bitstream_ratio : float
         Largest bitstream of a segment, as a fraction of the segment's raw RGB size (plus
         4 KiB for headers).
+    program_bytes : int
+        Largest program source, bytes (UTF-8), 64 KiB: a program that carries more fails
+        with kind ``program-size`` before anything runs.
     """
 
     memory_bytes: int = 4 * GiB
@@ -44,6 +49,7 @@ class Limits:
     evaluation_timeout_s: float = 1800.0
     startup_timeout_s: float = 60.0
     bitstream_ratio: float = 1.0
+    program_bytes: int = 64 << 10
 
     def rlimits(self, own_uid: bool) -> dict[str, int]:
         """The rlimits the child sets on itself (soft = hard)."""

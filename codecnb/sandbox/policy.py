@@ -15,6 +15,8 @@ from codecnb.sandbox.failures import Failure
 #: Top-level modules a program may import by default.
 DEFAULT_ALLOWED: frozenset[str] = frozenset({
     "numpy", "scipy",
+    # entropy coding (ANS and range coders; pure computation: no files, sockets or processes)
+    "constriction",
     # compression
     "zlib", "lzma", "bz2", "gzip", "zipfile", "binascii", "base64",
     # math and numbers
@@ -73,6 +75,20 @@ def _signature(fn: ast.FunctionDef, name: str, want: list[str]) -> str | None:
                 f"{name}({', '.join(want)})")
     if required > len(want):
         return f"{name}() requires {required} arguments; the contract passes {len(want)}"
+    return None
+
+
+def size_check(program: str, limit: int) -> Failure | None:
+    """``program-size`` when the program's UTF-8 source is over ``limit`` bytes.
+
+    The cap stops a program from carrying a meaningful part of an evaluation clip (64 KiB
+    is about a fifth of one 8-bit 320x240 grey frame); it does not stop a small dictionary
+    of patterns. Held-out clips, which no program has seen, are the answer to that.
+    """
+    size = len(program.encode())
+    if size > limit:
+        return Failure("program-size", f"the program is {size} bytes, over the cap of {limit} "
+                       f"bytes (CODECNB_PROGRAM_KIB)", stage="static", detail={"bytes": size})
     return None
 
 

@@ -4,20 +4,22 @@ Frames and bitstreams move through two memfd mappings per process, never through
 the parent writes the input mapping and the child sees it read-only; the child writes its
 result into the output mapping. A process never receives a descriptor that another
 candidate process had, so nothing but the bitstream (copied by the parent, exactly
-``nbytes`` of it) reaches a decoder. Control messages are length-prefixed JSON on pipes.
+``nbytes`` of it, checked against the buffer) reaches a decoder. Control messages are
+length-prefixed JSON on pipes, checked by :mod:`codecnb.sandbox.protocol`.
 
-Processes of one evaluation never run at the same time: every process is stopped
-(SIGSTOP) except the one the parent is talking to.
+Each process lives in its own jail (:mod:`codecnb.sandbox.jail`) and its own cgroup
+(:mod:`codecnb.sandbox.cgroups`). Processes of one evaluation never run at the same time:
+every group is frozen except the one the parent is talking to. The evaluator measures the
+wall time of every call and the CPU time of the whole group; the child reports neither.
 """
 from __future__ import annotations
 
-import ctypes
-import json
+import fcntl
+import itertools
 import logging
 import mmap
 import os
 import secrets
-import select
 import shutil
 import signal
 import struct
@@ -26,28 +28,52 @@ import sys
 import tempfile
 import threading
 import time
-from pathlib import Path
+import ctypes
+from dataclasses import dataclass
 
 import numpy as np
 
 from codecnb.errors import SandboxError
+from codecnb.sandbox import protocol, seccomp
+from codecnb.sandbox.cgroups import Cgroup
 from codecnb.sandbox.failures import CandidateFailed, Failure
-from codecnb.sandbox.isolation import (CHILD, ENV_ALLOWLIST_VALUES, SETUP_FAILED, WORKDIR,
-                                       IsolationPlan, python_roots, wrap)
+from codecnb.sandbox.isolation import SandboxPlan
+from codecnb.sandbox.jail import ENV_ALLOWLIST_VALUES, JOIN_FAILED, WORKDIR, JailSpec, next_host_id
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import REFUSED, ImportPolicy
 from codecnb.sandbox.reaper import kill_tree
+from codecnb.sandbox.runtime import CHILD
 
 log = logging.getLogger(__name__)
 
 _SIGNALS = {signal.SIGSEGV: "segmentation fault", signal.SIGBUS: "bus error",
             signal.SIGABRT: "abort", signal.SIGILL: "illegal instruction",
             signal.SIGFPE: "floating-point exception", signal.SIGKILL: "killed",
-            signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "file size limit"}
+            signal.SIGXCPU: "CPU time limit", signal.SIGXFSZ: "file size limit",
+            signal.SIGSYS: "refused system call"}
+_F_SETPIPE_SZ = 1031
+_serial = itertools.count()
+
+
+@dataclass
+class CallTime:
+    """What one encode or decode call cost, measured by the evaluator.
+
+    Attributes
+    ----------
+    wall_s : float
+        Seconds from the request to the reply (the process runs alone meanwhile).
+    cpu_s : float or None
+        CPU seconds of every process of the candidate's group during the call (None
+        without cgroups).
+    """
+
+    wall_s: float
+    cpu_s: float | None
 
 
 class SandboxProcess:
-    """A fresh process that loads a program and serves encode or decode requests.
+    """A fresh jailed process that loads a program and serves encode or decode requests.
 
     Parameters
     ----------
@@ -56,94 +82,104 @@ class SandboxProcess:
         The candidate's source text.
     in_size, out_size : int
         Bytes of the input and output mappings (largest segment / bitstream).
-    plan : IsolationPlan
-        The OS layers to use.
+    plan : SandboxPlan
+        The layers to use (probed once per process).
     limits : Limits
     policy : ImportPolicy
-    hide : list of Path
-        Folders and files to hide from the process (source, caches).
     """
 
     def __init__(self, role: str, program: str, *, in_size: int, out_size: int,
-                 plan: IsolationPlan, limits: Limits, policy: ImportPolicy, hide: list[Path]):
-        self.role, self.limits = role, limits
+                 plan: SandboxPlan, limits: Limits, policy: ImportPolicy):
+        self.role, self.limits, self.plan = role, limits, plan
+        self.out_size = out_size
         self.marker = f"CODECNB_SANDBOX={secrets.token_hex(8)}"
         self._in_buf, self._out_buf = POOL.take(in_size), POOL.take(out_size)
-        self._in_fd, self.inp = self._in_buf.fd, self._in_buf.map
-        self._out_fd, self.out = self._out_buf.fd, self._out_buf.map
-        child_in = os.open(f"/proc/self/fd/{self._in_fd}", os.O_RDONLY)  # read-only for it
-        self._stderr = tempfile.TemporaryFile()
+        self.inp, self.out = self._in_buf.map, self._out_buf.map
+        self._stderr = os.memfd_create("codecnb-stderr")  # in memory, charged to the child
         self._workdir: str | None = None
-        env = dict(ENV_ALLOWLIST_VALUES)
-        env[self.marker.split("=")[0]] = self.marker.split("=")[1]
-        command = [sys.executable, "-I", "-B", str(CHILD)]
-        if plan.namespaces:
-            env["HOME"] = env["TMPDIR"] = WORKDIR
-            cwd = None
-        else:
-            self._workdir = cwd = tempfile.mkdtemp(prefix="codecnb-sandbox-")
-            env["HOME"] = env["TMPDIR"] = cwd
-        argv = wrap(plan, command, hide, limits.file_bytes)
+        self.cgroup: Cgroup | None = None
+        self.stopped = False
+        child_in = os.open(f"/proc/self/fd/{self._in_buf.fd}", os.O_RDONLY)  # read-only
+        filt = None
         try:
+            if plan.jail:
+                if plan.cgroups is not None:
+                    self.cgroup = Cgroup(plan.cgroups, f"{role}-{next(_serial)}",
+                                         memory_bytes=limits.memory_bytes,
+                                         processes=limits.processes)
+                filt = seccomp.program_fd() if plan.seccomp else None
+                spec = JailSpec(plan.runtime, limits.file_bytes, filt, next_host_id(),
+                                tuple(self.cgroup.procs_files()) if self.cgroup else ())
+                argv, env, cwd = spec.argv([]), {"PATH": "/usr/bin:/bin"}, None
+                read_roots = list(plan.runtime.roots)
+            else:
+                self._workdir = cwd = tempfile.mkdtemp(prefix="codecnb-sandbox-")
+                env = {**ENV_ALLOWLIST_VALUES, "HOME": cwd, "TMPDIR": cwd,
+                       self.marker.split("=")[0]: self.marker.split("=")[1]}
+                argv = [sys.executable, "-I", "-B", str(CHILD)]
+                read_roots = [os.path.dirname(os.__file__), os.path.dirname(np.__path__[0]),
+                              str(CHILD.parent), sys.prefix, sys.base_prefix]
+            fds = tuple(f for f in (child_in, self._out_buf.fd, filt) if f is not None)
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                pass_fds=(child_in, self._out_fd), cwd=cwd, env=env, start_new_session=True)
+                pass_fds=fds, cwd=cwd, env=env, start_new_session=True)
+        except BaseException:
+            self._release()
+            raise
         finally:
             os.close(child_in)
+            if filt is not None:
+                os.close(filt)
         self.pgid = self.proc.pid
-        # Touch every page of fresh buffers while the child starts up, so that page faults
-        # (expensive on VMs without huge pages for shared memory) stay off the hot path.
+        self._wfd, self._rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
+        try:
+            fcntl.fcntl(self._wfd, _F_SETPIPE_SZ, 1 << 20)  # the configuration fits at once
+        except OSError:
+            pass
+        os.set_blocking(self._wfd, False)
+        # Make every page of fresh buffers exist while the child starts up, so that page
+        # faults (expensive on VMs without huge pages for shared memory) stay off the hot
+        # path.
         self._prefault = threading.Thread(
             target=lambda: [b.prefault() for b in (self._in_buf, self._out_buf)], daemon=True)
         self._prefault.start()
         self._send({"program": program, "role": role, "in_fd": child_in, "in_size": in_size,
-                    "out_fd": self._out_fd, "out_size": out_size, "audit": plan.audit,
+                    "out_fd": self._out_buf.fd, "out_size": out_size, "audit": plan.audit,
                     "allowed": sorted(a for a in (policy.allowed | policy.extra)
                                       if policy.permits(a)),
                     "refused": sorted(REFUSED - policy.extra),
-                    "rlimits": limits.rlimits(plan.drop_uid),
-                    "read_roots": [str(p) for p in python_roots()],
-                    "deny_roots": [str(p) for p in hide]})
-        self.stopped = False
+                    "rlimits": limits.rlimits(own_uid=plan.jail),
+                    "read_roots": read_roots},
+                   time.monotonic() + limits.startup_timeout_s, "load")
 
     # -- protocol ---------------------------------------------------------------------
-    def _send(self, obj: dict) -> None:
-        data = json.dumps(obj).encode()
-        try:
-            self.proc.stdin.write(struct.pack("<I", len(data)) + data)
-            self.proc.stdin.flush()
-        except (BrokenPipeError, OSError):
-            pass  # the process died; the next receive says how
+    def _send(self, obj: dict, deadline: float, stage: str) -> None:
+        protocol.write_all(self._wfd, protocol.frame(obj), deadline, stage, self.kill)
 
     def _read(self, n: int, deadline: float, stage: str) -> bytes:
-        fd = self.proc.stdout.fileno()
-        buf = b""
+        buf = bytearray()
         while len(buf) < n:
             left = deadline - time.monotonic()
             if left <= 0:
                 self.kill()
-                raise CandidateFailed(Failure(
-                    "timeout", f"{stage} did not finish within its wall-clock limit",
-                    stage=stage))
-            ready, _, _ = select.select([fd], [], [], left)
+                raise protocol.timeout_failure(stage)
+            import select
+            ready, _, _ = select.select([self._rfd], [], [], left)
             if not ready:
                 continue
-            chunk = os.read(fd, n - len(buf))
+            chunk = os.read(self._rfd, n - len(buf))
             if not chunk:
                 raise CandidateFailed(self._death(stage))
             buf += chunk
-        return buf
+        return bytes(buf)
 
     def receive(self, deadline: float, stage: str) -> dict:
         (n,) = struct.unpack("<I", self._read(4, deadline, stage))
-        if n > 1 << 20:
-            raise CandidateFailed(Failure("crash", f"{stage}: garbled control message",
-                                          stage=stage))
-        try:
-            return json.loads(self._read(n, deadline, stage))
-        except ValueError:
-            raise CandidateFailed(Failure("crash", f"{stage}: garbled control message",
-                                          stage=stage)) from None
+        if n > protocol.MAX_REPLY:
+            self.kill()
+            raise protocol.protocol_failure(stage, f"a reply of {n} bytes (limit "
+                                            f"{protocol.MAX_REPLY})")
+        return protocol.decode_reply(self._read(n, deadline, stage), stage)
 
     def _death(self, stage: str) -> Failure:
         try:
@@ -153,11 +189,18 @@ class SandboxProcess:
             code = self.proc.wait()
         sig = -code if code < 0 else code - 128 if code > 128 else None
         tail = self.stderr_tail()
-        if code == SETUP_FAILED and stage == "load":
+        if code == JOIN_FAILED and stage == "load":
             raise SandboxError(f"the sandbox could not be set up: {tail.strip()[-300:]}")
+        if code == 1 and stage == "load" and tail.startswith("bwrap:"):
+            raise SandboxError(f"the sandbox could not be set up: {tail.strip()[-300:]}")
+        oom = self.cgroup is not None and self.cgroup.out_of_memory()
         if sig in (signal.SIGXCPU,):
             return Failure("timeout", f"{stage} exceeded the CPU time limit of "
                            f"{self.limits.cpu_seconds} s", stage=stage, detail={"signal": sig})
+        if oom:
+            return Failure("memory", f"{stage} exceeded the memory limit of "
+                           f"{self.limits.memory_bytes >> 20} MiB (its processes, memfds and "
+                           f"files together)", stage=stage)
         if sig:
             name = _SIGNALS.get(sig, f"signal {sig}")
             kind = "memory" if "MemoryError" in tail else "crash"
@@ -168,65 +211,78 @@ class SandboxProcess:
                        detail={"exit_status": code, "stderr": tail})
 
     def stderr_tail(self, limit: int = 2000) -> str:
-        self._stderr.seek(0, os.SEEK_END)
-        size = self._stderr.tell()
-        self._stderr.seek(max(0, size - limit))
-        return self._stderr.read().decode(errors="replace")
-
-    def check(self, reply: dict, stage: str, **detail) -> dict:
-        """Raise the candidate's own failure report, if the reply is one."""
-        if reply.get("ok", True) and "kind" not in reply:
-            return reply
-        d = {**(reply.get("detail") or {}), **detail}
-        raise CandidateFailed(Failure(reply.get("kind", "crash"), reply.get("message", ""),
-                                      stage=reply.get("stage") or stage, line=reply.get("line"),
-                                      code=reply.get("code"), detail=d))
+        size = os.lseek(self._stderr, 0, os.SEEK_END)
+        return os.pread(self._stderr, limit, max(0, size - limit)).decode(errors="replace")
 
     # -- requests ---------------------------------------------------------------------
     def wait_ready(self, deadline: float) -> None:
-        self.check(self.receive(deadline, "load"), "load")
+        protocol.check_ready(self.receive(deadline, "load"))
         self._prefault.join()
 
-    def encode(self, shape: tuple[int, ...], quality: int, deadline: float) -> tuple[int, float]:
-        """Encode the frames already in :attr:`inp`; returns (nbytes, seconds)."""
-        self._send({"op": "encode", "quality": int(quality), "shape": list(shape)})
-        r = self.check(self.receive(deadline, "encode"), "encode", quality=int(quality))
-        return int(r["nbytes"]), float(r["seconds"])
+    def _call(self, request: dict, deadline: float, stage: str) -> tuple[dict, CallTime]:
+        cpu0 = self.cgroup.cpu_seconds() if self.cgroup else None
+        t0 = time.perf_counter()
+        self._send(request, deadline, stage)
+        reply = self.receive(deadline, stage)
+        wall = time.perf_counter() - t0
+        cpu = self.cgroup.cpu_seconds() - cpu0 if self.cgroup else None
+        return reply, CallTime(wall, cpu)
+
+    def encode(self, shape: tuple[int, ...], quality: int, deadline: float,
+               ) -> tuple[int, CallTime]:
+        """Encode the frames already in :attr:`inp`; returns (nbytes, time)."""
+        reply, spent = self._call({"op": "encode", "quality": int(quality),
+                                   "shape": list(shape)}, deadline, "encode")
+        return protocol.check_encoded(reply, self.out_size, quality=int(quality)), spent
 
     def decode(self, nbytes: int, expected: tuple[int, ...], deadline: float,
-               ) -> tuple[np.ndarray, float]:
+               ) -> tuple[np.ndarray, CallTime]:
         """Decode the first ``nbytes`` of :attr:`inp` into frames of shape ``expected``.
 
         Returns a read-only view of the output mapping (drop it before :meth:`close`) and
-        the seconds the program spent.
+        the time the call took.
         """
-        self._send({"op": "decode", "nbytes": int(nbytes)})
-        r = self.check(self.receive(deadline, "decode"), "decode")
-        shape = tuple(r["shape"])
-        if shape != tuple(expected):
-            raise CandidateFailed(Failure(
-                "output", f"decode returned shape {shape}, expected {tuple(expected)} "
-                f"(frames, height, width, 3)", stage="decode", detail={"shape": list(shape)}))
+        reply, spent = self._call({"op": "decode", "nbytes": int(nbytes)}, deadline, "decode")
+        shape = protocol.check_decoded(reply, expected)
         count = int(np.prod(shape))
-        return np.frombuffer(self.out, np.uint8, count).reshape(shape), float(r["seconds"])
+        return np.frombuffer(self.out, np.uint8, count).reshape(shape), spent
 
     # -- scheduling and teardown --------------------------------------------------------
     def freeze(self) -> None:
-        if not self.stopped and self.proc.poll() is None:
+        if self.stopped or self.proc.poll() is not None:
+            return
+        if self.cgroup is not None:
+            if not self.cgroup.freeze():
+                self.kill()
+                raise CandidateFailed(Failure(
+                    "timeout", f"{self.role} process could not be stopped between calls",
+                    stage=self.role))
+        else:
             os.killpg(self.pgid, signal.SIGSTOP)
-            self.stopped = True
+        self.stopped = True
 
     def thaw(self) -> None:
-        if self.stopped:
+        if not self.stopped:
+            return
+        if self.cgroup is not None:
+            self.cgroup.thaw()
+        else:
             try:
                 os.killpg(self.pgid, signal.SIGCONT)
             except ProcessLookupError:
                 pass
-            self.stopped = False
+        self.stopped = False
 
     def kill(self) -> None:
-        """SIGKILL the process, its group, its descendants and its marked orphans."""
-        kill_tree(self.proc.pid, self.pgid, self.marker.encode())
+        """SIGKILL every process of this sandbox (its whole cgroup, or its tree)."""
+        if self.cgroup is not None:
+            self.cgroup.kill()
+        try:
+            os.kill(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, AttributeError):
+            pass
+        if self.cgroup is None and hasattr(self, "proc"):
+            kill_tree(self.proc.pid, self.pgid, self.marker.encode())
         self.stopped = False
 
     def close(self) -> None:
@@ -241,20 +297,23 @@ class SandboxProcess:
                 stream.close()
             except OSError:
                 pass
-        self._stderr.close()
         self._prefault.join()
-        # The process is dead and reaped: no one else holds these descriptors any more.
+        self._release()
+
+    def _release(self) -> None:
+        if self.cgroup is not None:
+            self.cgroup.remove()
+        # The processes are dead and reaped: no one else holds these descriptors any more.
         POOL.give(self._in_buf)
         POOL.give(self._out_buf)
+        os.close(self._stderr)
         if self._workdir:
             shutil.rmtree(self._workdir, ignore_errors=True)
-
 
 
 def copy_bytes(src, dst: mmap.mmap, n: int) -> None:
     """Copy the first ``n`` bytes of buffer ``src`` into mapping ``dst`` (no temporaries)."""
     np.frombuffer(dst, np.uint8, n)[:] = np.frombuffer(src, np.uint8, n)
-
 
 
 #: madvise(2) advice that faults in every page of a range writable (Linux >= 5.14).

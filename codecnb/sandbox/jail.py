@@ -1,0 +1,111 @@
+"""The command line that starts one candidate process in its jail (bubblewrap).
+
+The process is started as::
+
+    sh -c 'join cgroups' ... -- [setpriv --reuid=U ...] bwrap [jail options] -- python child.py
+
+1. ``sh`` writes ``0`` into each ``cgroup.procs`` of the process's group, so it and
+   everything it will ever start are in the group before anything else runs;
+2. when the evaluator is root, ``setpriv`` switches to a fresh unprivileged host uid and gid
+   (never 0) with no supplementary groups; a non-root evaluator's own uid is used as is;
+3. ``bwrap`` builds the jail: new user, PID, network, IPC, UTS, mount and cgroup namespaces
+   (no further user namespaces), a root file system from the runtime allowlist only, a fresh
+   ``/proc`` (with ``sys``, ``sysrq-trigger`` and the like read-only), ``/dev/null``,
+   ``/dev/zero``, ``/dev/urandom``, a private size-capped tmpfs ``/work`` as the working
+   directory and ``$HOME``, every capability dropped, ``no_new_privs``, a new session, the
+   seccomp filter, death with its parent (the evaluator), and an environment from an
+   allowlist only.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+from dataclasses import dataclass
+
+from codecnb.sandbox.runtime import CHILD_PATH, Runtime
+
+#: The working directory (and $HOME, $TMPDIR) inside the jail.
+WORKDIR = "/work"
+#: The uid and gid the candidate sees inside its user namespace.
+INSIDE_ID = 65534
+#: Exit status of the launcher when the process could not join its cgroup.
+JOIN_FAILED = 97
+#: Environment of a candidate: nothing else from the caller's environment passes.
+ENV_ALLOWLIST_VALUES = {
+    "PATH": "/nonexistent", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8",
+    "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
+    "HOME": WORKDIR, "TMPDIR": WORKDIR, "PWD": WORKDIR,
+    # large bitstreams and frames: transparent huge pages make their page faults cheap
+    "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
+}
+_JOIN = ('while [ "$1" != -- ]; do echo 0 > "$1" || exit %d; shift; done; shift; exec "$@"'
+         % JOIN_FAILED)
+#: Base of the host uids given to sandboxes when the evaluator is root (a range no
+#: distribution assigns); each sandbox process draws its own at random (unique even across
+#: evaluators in different PID namespaces, for all practical purposes).
+UID_BASE = 1_800_000_000
+
+
+def tools() -> dict[str, str | None]:
+    """Paths of the tools the jail needs (None where missing)."""
+    return {name: shutil.which(name) for name in ("bwrap", "setpriv", "sh")}
+
+
+def next_host_id() -> int | None:
+    """A fresh unprivileged host uid/gid for the next sandbox, or None when not root (the
+    sandbox then keeps the evaluator's own unprivileged uid)."""
+    if os.geteuid() != 0:
+        return None
+    return UID_BASE + secrets.randbelow(100_000_000)
+
+
+@dataclass(frozen=True)
+class JailSpec:
+    """What one jailed process gets.
+
+    Attributes
+    ----------
+    runtime : Runtime
+        The read-only allowlist.
+    tmpfs_bytes : int
+        Size of the private ``/work`` tmpfs.
+    seccomp_fd : int or None
+        Descriptor of the compiled seccomp filter (None: no filter, for tests of the other
+        layers only).
+    host_id : int or None
+        Host uid and gid to switch to (evaluator is root), else None.
+    cgroup_files : tuple of str
+        ``cgroup.procs`` files to join before anything runs.
+    """
+
+    runtime: Runtime
+    tmpfs_bytes: int
+    seccomp_fd: int | None
+    host_id: int | None
+    cgroup_files: tuple[str, ...] = ()
+
+    def argv(self, args: list[str], script: str = CHILD_PATH) -> list[str]:
+        """The full command line that runs ``python SCRIPT ARGS`` in the jail (``script``
+        is a path inside it: the bootstrap, or the isolation probe)."""
+        bwrap = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+                 "--die-with-parent", "--new-session", "--cap-drop", "ALL",
+                 "--uid", str(INSIDE_ID), "--gid", str(INSIDE_ID), "--hostname", "sandbox",
+                 "--clearenv"]
+        for key, value in ENV_ALLOWLIST_VALUES.items():
+            bwrap += ["--setenv", key, value]
+        bwrap += self.runtime.bwrap_args()
+        bwrap += ["--proc", "/proc", "--dir", "/dev"]
+        for dev in ("null", "zero", "urandom"):
+            bwrap += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
+        bwrap += ["--perms", "0700", "--size", str(self.tmpfs_bytes), "--tmpfs", WORKDIR,
+                  "--chdir", WORKDIR, "--remount-ro", "/"]
+        if self.seccomp_fd is not None:
+            bwrap += ["--seccomp", str(self.seccomp_fd)]
+        bwrap += ["--", self.runtime.executable, "-I", "-S", "-B", script, *args]
+        drop = []
+        if self.host_id is not None:
+            drop = ["setpriv", f"--reuid={self.host_id}", f"--regid={self.host_id}",
+                    "--clear-groups"]
+        return ["sh", "-c", _JOIN, "sh", *self.cgroup_files, "--", *drop, *bwrap]

@@ -1,0 +1,298 @@
+"""The read-only runtime a candidate sees: an allowlist of files, nothing else of the host.
+
+A candidate's root file system is built by bubblewrap from this allowlist only:
+
+* the Python interpreter, ``libpython`` and the standard library (without
+  ``site-packages``), at their own paths, so the interpreter finds its prefix;
+* the packages the import policy allows that are installed as distributions (numpy,
+  scipy, constriction and their vendored ``*.libs`` folders), under :data:`SITE`;
+* the shared libraries those need from the system (resolved with the dynamic loader), each
+  bound as a single file, with the symbolic links that lead to it;
+* the bootstrap ``child.py`` at :data:`CHILD_PATH`.
+
+Where the sandbox's unprivileged user cannot reach the originals (a Python under a mode-700
+home, as when the evaluator runs as root), the allowlisted trees are first mirrored into a
+snapshot folder that it can read (hard links when on the same file system, else copies),
+keyed by the interpreter and the package versions, built once and atomically.
+"""
+from __future__ import annotations
+
+import fcntl
+import functools
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from codecnb.errors import SandboxError
+
+log = logging.getLogger(__name__)
+
+#: Where the allowed packages appear inside the sandbox.
+SITE = "/usr/lib/codecnb/site"
+#: Where the bootstrap appears inside the sandbox.
+CHILD_PATH = "/usr/lib/codecnb/child.py"
+CHILD = Path(__file__).with_name("child.py")
+#: The isolation probe (codecnb.sandbox.jailprobe), beside the bootstrap.
+PROBE_PATH = "/usr/lib/codecnb/jailprobe.py"
+PROBE = Path(__file__).with_name("jailprobe.py")
+#: Distributions whose packages a candidate may import, if the import policy allows them.
+PACKAGES = ("numpy", "scipy", "constriction")
+#: Version of the snapshot layout (part of its key).
+_LAYOUT = "2"
+#: Standard-library extension modules whose system libraries are not made available (GUI,
+#: terminal, databases, TLS): they fail to import inside the sandbox. (ctypes stays: the
+#: OS layers must hold against native calls too, and the isolation probe uses it.)
+_UNUSED_EXTENSIONS = ("_tkinter", "_curses", "readline", "_sqlite3", "_ssl", "_hashlib",
+                      "_dbm", "_gdbm", "nis", "_crypt", "_uuid")
+
+
+@dataclass(frozen=True)
+class Runtime:
+    """The allowlist, as bind mounts (host source -> sandbox path) and symbolic links.
+
+    Attributes
+    ----------
+    executable : str
+        The interpreter's path inside the sandbox.
+    binds : tuple of (str, str)
+        Read-only bind mounts, host path -> sandbox path.
+    symlinks : tuple of (str, str)
+        Symbolic links to create, (target, link path).
+    covered : tuple of str
+        Sandbox paths hidden under an empty tmpfs (the interpreter's own site-packages).
+    roots : tuple of str
+        Sandbox paths a program may read (for the audit hook).
+    """
+
+    executable: str
+    binds: tuple[tuple[str, str], ...]
+    symlinks: tuple[tuple[str, str], ...]
+    covered: tuple[str, ...]
+    roots: tuple[str, ...]
+
+    def bwrap_args(self) -> list[str]:
+        out: list[str] = []
+        for target, link in self.symlinks:
+            out += ["--symlink", target, link]
+        for src, dst in self.binds:
+            out += ["--ro-bind", src, dst]
+        for path in self.covered:
+            out += ["--perms", "0555", "--size", "4096", "--tmpfs", path]
+        return out
+
+
+def _package_trees(names: tuple[str, ...]) -> dict[str, Path]:
+    """name -> folder (or module file) of each importable package, plus vendored libs."""
+    out: dict[str, Path] = {}
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None:
+            continue
+        if spec.submodule_search_locations:
+            path = Path(list(spec.submodule_search_locations)[0])
+        else:
+            path = Path(spec.origin)
+        out[path.name] = path
+        libs = path.parent / f"{name}.libs"
+        if libs.is_dir():
+            out[libs.name] = libs
+    return out
+
+
+def _stdlib() -> Path:
+    return Path(sysconfig.get_paths()["stdlib"]).resolve()
+
+
+def _prefix_parts() -> dict[str, Path]:
+    """The interpreter's own files: executable, shared library, standard library."""
+    exe = Path(sys.executable).resolve()
+    parts = {"exe": exe, "stdlib": _stdlib()}
+    libdir = sysconfig.get_config_var("LIBDIR")
+    ldlib = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY")
+    if libdir and ldlib and sysconfig.get_config_var("Py_ENABLE_SHARED"):
+        lib = Path(libdir) / ldlib
+        if lib.exists():
+            parts["libpython"] = lib.resolve()
+    return parts
+
+
+def _key(names: tuple[str, ...]) -> str:
+    items = [_LAYOUT, sys.version, str(Path(sys.executable).resolve()), str(_stdlib())]
+    for name in names:
+        try:
+            items.append(f"{name}=={importlib.metadata.version(name)}")
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    for path in _package_trees(names).values():
+        items.append(f"{path}:{path.stat().st_mtime_ns}")
+    return hashlib.sha256("\n".join(items).encode()).hexdigest()[:16]
+
+
+def _reachable(path: Path) -> bool:
+    """Whether the sandbox's user can reach ``path``: this user itself when unprivileged,
+    else any unrelated user (search permission for others on every folder above it)."""
+    if os.geteuid() != 0:
+        return os.access(path, os.R_OK)
+    for parent in list(path.parents)[::-1]:
+        try:
+            if not parent.stat().st_mode & 0o001:
+                return False
+        except FileNotFoundError:  # made later, world-searchable (mode 0755)
+            continue
+        except OSError:
+            return False
+    return True
+
+
+def _mirror(src: Path, dst: Path) -> None:
+    """Hard-link (or copy, across file systems) the tree or file ``src`` to ``dst``."""
+    def link(s: str, d: str) -> None:
+        try:
+            os.link(s, d)
+        except OSError:
+            shutil.copy2(s, d)
+    if src.is_dir():
+        shutil.copytree(src, dst, symlinks=True, copy_function=link,
+                        ignore=shutil.ignore_patterns("site-packages", "test", "idlelib",
+                                                      "tkinter", "ensurepip", "turtledemo"))
+    else:
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        link(str(src), str(dst))
+
+
+def _snapshot(parts: dict[str, Path], folder: Path) -> dict[str, Path]:
+    """Mirror ``parts`` (name -> path) into ``folder``, once, atomically; new name -> path."""
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    out = {name: folder / name / path.name for name, path in parts.items()}
+    if (folder / "manifest.json").exists():
+        return out
+    with open(folder.parent / f".{folder.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if (folder / "manifest.json").exists():
+            return out
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
+        try:
+            tmp.chmod(0o755)
+            for name, path in parts.items():
+                (tmp / name).mkdir(mode=0o755, parents=True)
+                _mirror(path, tmp / name / path.name)
+            (tmp / "manifest.json").write_text(json.dumps({k: str(v) for k, v in parts.items()}))
+            os.rename(tmp, folder)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    log.info("sandbox runtime mirrored into %s", folder)
+    return out
+
+
+def _boot_copy(src: Path, folder: Path) -> Path:
+    """A copy of a bootstrap file where the sandbox's user can read it (content-keyed)."""
+    data = src.read_bytes()
+    dst = folder / f"boot-{hashlib.sha256(data).hexdigest()[:16]}" / src.name
+    if not dst.exists():
+        dst.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        tmp = dst.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_bytes(data)
+        tmp.chmod(0o644)
+        os.replace(tmp, dst)
+    return dst
+
+
+def _needed_libraries(files: list[Path], inside: list[Path]) -> set[Path]:
+    """System shared libraries (and the loader) that ``files`` load, outside ``inside``."""
+    objects = [str(f) for f in files]
+    if not objects:
+        return set()
+    out: set[Path] = set()
+    for i in range(0, len(objects), 64):
+        proc = subprocess.run(["ldd", *objects[i:i + 64]], capture_output=True, text=True,
+                              env={"LC_ALL": "C", "PATH": "/usr/bin:/bin"})
+        for line in proc.stdout.splitlines():
+            line = line.strip()
+            path = line.split("=>")[-1].split("(")[0].strip() if "=>" in line else (
+                line.split("(")[0].strip() if line.startswith("/") else "")
+            if path.startswith("/") and not line.endswith(":"):
+                p = Path(path)
+                if not any(r == p or r in p.parents for r in inside):
+                    out.add(p)
+    return out
+
+
+def _link_chain(path: Path, symlinks: dict[str, str], binds: dict[str, str]) -> None:
+    """Allow ``path``: bind its real file and recreate the symbolic links on the way."""
+    parts = path.parts
+    current = Path("/")
+    for i, part in enumerate(parts[1:], start=1):
+        current = current / part
+        if current.is_symlink():
+            target = os.readlink(current)
+            symlinks[str(current)] = target
+            rest = Path(*parts[i + 1:]) if i + 1 < len(parts) else None
+            resolved = (current.parent / target)
+            _link_chain(Path(os.path.normpath(resolved / rest if rest else resolved)),
+                        symlinks, binds)
+            return
+    binds[str(current)] = str(current)
+
+
+@functools.lru_cache(maxsize=None)
+def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
+    """The runtime allowlist of a sandbox (whose host user is never root).
+
+    Parameters
+    ----------
+    snapshot_dir : str
+        Folder for mirrored runtimes, used when the sandbox's user cannot reach the
+        originals (must itself be reachable by that user).
+    names : tuple of str
+        Packages to make importable (those the import policy may allow).
+    """
+    own = _prefix_parts()
+    pkgs = _package_trees(names)
+    every = {**own, **{f"site/{k}": v for k, v in pkgs.items()}}
+    direct = all(_reachable(p) for p in every.values())
+    if direct:
+        host = every
+    else:
+        folder = Path(snapshot_dir) / _key(names)
+        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if not _reachable(folder / "manifest.json"):
+            raise SandboxError(f"sandbox runtime folder {snapshot_dir}: not readable by the "
+                               f"sandbox's user; set CODECNB_RUNTIME_DIR to another folder")
+        host = _snapshot(every, folder)
+    binds: dict[str, str] = {}
+    symlinks: dict[str, str] = {}
+    # the interpreter's own files at their own paths (its prefix is found from them)
+    binds[str(own["exe"])] = str(host["exe"])
+    binds[str(own["stdlib"])] = str(host["stdlib"])
+    if "libpython" in own:
+        binds[str(own["libpython"])] = str(host["libpython"])
+    for name in pkgs:
+        binds[f"{SITE}/{name}"] = str(host[f"site/{name}"])
+    boot = {CHILD_PATH: CHILD, PROBE_PATH: PROBE}
+    for dst, src in boot.items():
+        binds[dst] = str(src if _reachable(src) else _boot_copy(src, Path(snapshot_dir)))
+    # the libraries of the interpreter and of every extension module, and the loader
+    objects = [own["exe"], *([own["libpython"]] if "libpython" in own else [])]
+    for tree in [own["stdlib"] / "lib-dynload", *pkgs.values()]:
+        objects += sorted(tree.rglob("*.so*")) if tree.is_dir() else [tree]
+    objects = [o for o in objects if not o.name.startswith(_UNUSED_EXTENSIONS)]
+    inside = [own["stdlib"], *pkgs.values(), own["exe"].parent.parent]
+    for lib in sorted(_needed_libraries(objects, inside)):
+        _link_chain(lib, symlinks, binds)
+    pairs = tuple(sorted(((src, dst) for dst, src in binds.items()), key=lambda sd: sd[1]))
+    links = tuple(sorted(((t, link) for link, t in symlinks.items()), key=lambda tl: tl[1]))
+    covered = tuple(str(own["stdlib"] / d) for d in ("site-packages", "dist-packages")
+                    if direct and (own["stdlib"] / d).is_dir())
+    roots = tuple(sorted({str(own["stdlib"]), SITE, CHILD_PATH, str(own["exe"])}))
+    return Runtime(str(own["exe"]), pairs, links, covered, roots)
