@@ -24,8 +24,11 @@ VENV = ROOT / ".venv"
 STAMP = ROOT / ".dev-stamp"
 PY = VENV / "bin" / "python"
 
-# Debian packages used by the test suite, keyed by the executable that shows they are there:
-# the browser tests drive Debian's Chromium (never a downloaded one).
+# Debian packages, keyed by the file that shows they are there. The sandbox that runs
+# candidates (both commands) needs bubblewrap, setpriv and libseccomp; the browser tests
+# drive Debian's Chromium (never a downloaded one).
+SANDBOX_PACKAGES: dict[str, str] = {"bwrap": "bubblewrap", "setpriv": "util-linux",
+                                    "libseccomp.so.2": "libseccomp2"}
 SYSTEM_PACKAGES: dict[str, str] = {"chromium": "chromium"}
 
 
@@ -69,9 +72,16 @@ def ensure_venv() -> None:
         STAMP.write_text(wanted + "\n")
 
 
-def ensure_system_packages() -> None:
-    missing = [pkg for exe, pkg in SYSTEM_PACKAGES.items() if not shutil.which(exe)]
-    apt_install(missing, "the test suite")
+def _present(name: str) -> bool:
+    if name.endswith((".so", ".so.2")) or ".so." in name:
+        import ctypes.util
+        return ctypes.util.find_library(name.split(".so")[0].removeprefix("lib")) is not None
+    return shutil.which(name) is not None
+
+
+def ensure_system_packages(packages: dict[str, str], why: str) -> None:
+    missing = sorted({pkg for name, pkg in packages.items() if not _present(name)})
+    apt_install(missing, why)
 
 
 def main(argv: list[str]) -> int:
@@ -82,10 +92,11 @@ def main(argv: list[str]) -> int:
     ensure_venv()
     env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
     os.chdir(ROOT)
+    ensure_system_packages(SANDBOX_PACKAGES, "the candidate sandbox")
     if what == "run":
         cmd = [str(VENV / "bin" / "codecnb"), *(rest or ["run"])]
     else:
-        ensure_system_packages()
+        ensure_system_packages(SYSTEM_PACKAGES, "the test suite")
         cmd = [str(PY), "-m", "pytest", *rest]
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.call(cmd, env=env)
