@@ -11,10 +11,10 @@ import sys
 
 from codecnb import __version__
 from codecnb.cli import (baselines, cache, eval as eval_cmd, lab, propose, report, run, status,
-                         ui)
+                         ui, verify)
 from codecnb.errors import CodecnbError
 
-COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui, lab]
+COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui, lab, verify]
 
 
 class Parser(argparse.ArgumentParser):
