@@ -28,16 +28,20 @@ import struct
 
 import constriction
 import numpy as np
+from scipy.ndimage import correlate1d
 
-# --- tools (set to False to measure what each one buys) ---
-INTRA_PRED = True      # DC/H/V/planar prediction of intra blocks (else a flat 128)
-MOTION = True          # motion compensation (else: difference from the previous frame)
-SUBPEL = True          # quarter-pel motion vectors (else whole pixels)
-SPLIT = True           # 16x16 motion blocks may split into four 8x8 blocks
-DEBLOCK = True         # in-loop deblocking filter
-RDO = True             # rate-distortion decisions (modes, dead zone, block zeroing, scene cuts)
-CONTEXTS = True        # context modelling of coefficients (else one adaptive table per plane)
-# --- end tools ---
+# --- parameters --- (tools: set one to False to measure what it buys)
+INTRA_PRED = True  # DC/H/V/planar prediction of intra blocks (else a flat 128)
+MOTION = True  # motion compensation (else: difference from the previous frame)
+SUBPEL = True  # quarter-pel motion vectors (else whole pixels)
+SPLIT = True  # 16x16 motion blocks may split into four 8x8 blocks
+DEBLOCK = True  # in-loop deblocking filter
+RDO = True  # rate-distortion decisions (modes, dead zone, block zeroing, scene cuts)
+CONTEXTS = True  # context modelling of coefficients (else one adaptive table per plane)
+LAMBDA_SCALE = 1.0  # multiplies the rate-distortion lambda
+CHROMA_STEP = 1.25  # chroma quantiser step relative to luma
+RADIUS = 7  # coarse motion search range, in pixels at quarter resolution
+# --- end parameters ---
 
 MAGIC = b"SC02"
 B = 8           # transform and intra block size
@@ -72,7 +76,7 @@ def _step(quality):
 
 def _lambda(step):
     """Lagrange multiplier of rate (bits) against squared error, H.264's mode lambda."""
-    return 0.13 * step * step
+    return 0.13 * LAMBDA_SCALE * step * step
 
 
 # ---------------------------------------------------------------- colour and planes
@@ -233,11 +237,9 @@ _TAPS = np.array([1, -5, 20, 20, -5, 1], np.float32) / 32
 
 def _half(a, axis):
     """H.264's six-tap half-sample interpolation between each sample and the next along
-    ``axis`` (the last sample repeats); sharper than bilinear, so sub-pel prediction keeps
+    ``axis`` (edge samples repeat); sharper than bilinear, so sub-pel prediction keeps
     texture."""
-    p = np.pad(a, [(2, 3) if ax == axis else (0, 0) for ax in range(a.ndim)], mode="edge")
-    n = a.shape[axis]
-    return sum(t * p.take(np.arange(k, k + n), axis=axis) for k, t in enumerate(_TAPS))
+    return correlate1d(a, _TAPS, axis=axis, mode="nearest", origin=-1)
 
 
 def _upsample(ref, pad):
@@ -260,7 +262,10 @@ def _mc(up, mv, n, pad):
     i = np.arange(n)
     y4 = ((np.arange(nby)[:, None, None] * n + i + pad) * 4 + mv[..., 0:1])
     x4 = ((np.arange(nbx)[None, :, None] * n + i + pad) * 4 + mv[..., 1:2])
-    ya, yb, xa, xb = y4 >> 1, (y4 + 1) >> 1, x4 >> 1, (x4 + 1) >> 1
+    ya, xa = y4 >> 1, x4 >> 1
+    if not (mv & 1).any():  # whole and half pixels are samples of ``up`` itself
+        return up[ya[..., :, None], xa[..., None, :]]
+    yb, xb = (y4 + 1) >> 1, (x4 + 1) >> 1
     return 0.5 * (up[ya[..., :, None], xa[..., None, :]] + up[yb[..., :, None], xb[..., None, :]])
 
 
@@ -268,7 +273,7 @@ def _sad(cur_blocks, pred):
     return np.abs(cur_blocks - pred).sum(axis=(-1, -2))
 
 
-def _coarse_search(cur, ref, radius=7):
+def _coarse_search(cur, ref, radius):
     """Whole-pixel vectors (quarter-pel units) per 16x16 block from a full search at
     quarter resolution (+-4*radius pixels): finds large motion cheaply."""
     def down(p):
@@ -297,7 +302,7 @@ def _motion_search(cur, up, lam_mv):
     nby, nbx = cb.shape[:2]
     cand = [np.zeros((nby, nbx, 2), np.int32)]
     if MOTION:
-        cand.append(_coarse_search(cur, up[0::2, 0::2][PAD:-PAD, PAD:-PAD]))
+        cand.append(_coarse_search(cur, up[0::2, 0::2][PAD:-PAD, PAD:-PAD], RADIUS))
     best, best_sad, best8, sad8 = None, None, None, None
 
     def consider(mv):
@@ -623,7 +628,7 @@ def _decode_inter(io, tables, shapes, prev, steps):
 
 def _steps(quality):
     s = _step(quality)
-    return [s, 1.25 * s, 1.25 * s]  # chroma a little coarser: it matters less to the eye
+    return [s, CHROMA_STEP * s, CHROMA_STEP * s]  # chroma matters less to the eye
 
 
 def encode(frames, quality):
