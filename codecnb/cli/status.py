@@ -93,5 +93,6 @@ def run_leaderboard(args) -> int:
         rows = compare.leaderboard(load_candidates(c, exp, parent), args.top)
         sys.stdout.write(jsonio.dumps(rows) + "\n")
     else:
+        print(f"campaign {parent} ({c.get_run(parent).info.status})")
         print_leaderboard(c, exp, parent, args.top)
     return 0
