@@ -214,7 +214,8 @@ def main():
             pass
     lines = cfg["program"].splitlines()
     code = compile(cfg["program"], CANDIDATE, "exec")
-    guard = _Guard(ctrl_out, os.getcwd(), cfg["read_roots"], cfg["refused"])
+    guard = _Guard(ctrl_out, os.getcwd(), cfg["read_roots"] + [p for p in sys.path if p],
+                   cfg["refused"])
     if cfg["audit"]:
         sys.addaudithook(guard.hook)
     safe_builtins = dict(vars(builtins))

@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import subprocess
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -88,7 +89,9 @@ def _userns_works() -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+_PLAN_LOCK = threading.Lock()
+
+
 def plan(allow_weak: bool = False, audit: bool = True) -> SandboxPlan:
     """Find out once which layers work here.
 
@@ -105,6 +108,12 @@ def plan(allow_weak: bool = False, audit: bool = True) -> SandboxPlan:
         A layer is missing and ``allow_weak`` is false: the message names every missing
         layer and how to get it.
     """
+    with _PLAN_LOCK:  # once per process, whichever thread asks first
+        return _plan(allow_weak, audit)
+
+
+@functools.lru_cache(maxsize=None)
+def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
     from codecnb import config
     missing: list[str] = []
     have = tools()

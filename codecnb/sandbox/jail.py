@@ -11,7 +11,7 @@ The process is started as::
 3. ``bwrap`` builds the jail: new user, PID, network, IPC, UTS, mount and cgroup namespaces
    (no further user namespaces), a root file system from the runtime allowlist only, a fresh
    ``/proc`` (with ``sys``, ``sysrq-trigger`` and the like read-only), ``/dev/null``,
-   ``/dev/zero``, ``/dev/urandom``, a private size-capped tmpfs ``/work`` as the working
+   ``/dev/zero``, ``/dev/urandom``, a private size-capped tmpfs ``/sandbox`` as the working
    directory and ``$HOME``, every capability dropped, ``no_new_privs``, a new session, the
    seccomp filter, death with its parent (the evaluator), and an environment from an
    allowlist only.
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from codecnb.sandbox.runtime import CHILD_PATH, Runtime
 
 #: The working directory (and $HOME, $TMPDIR) inside the jail.
-WORKDIR = "/work"
+WORKDIR = "/sandbox"
 #: The uid and gid the candidate sees inside its user namespace.
 INSIDE_ID = 65534
 #: Exit status of the launcher when the process could not join its cgroup.
@@ -70,7 +70,7 @@ class JailSpec:
     runtime : Runtime
         The read-only allowlist.
     tmpfs_bytes : int
-        Size of the private ``/work`` tmpfs.
+        Size of the private working-directory tmpfs.
     seccomp_fd : int or None
         Descriptor of the compiled seccomp filter (None: no filter, for tests of the other
         layers only).

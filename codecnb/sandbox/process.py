@@ -38,7 +38,7 @@ from codecnb.sandbox import protocol, seccomp
 from codecnb.sandbox.cgroups import Cgroup
 from codecnb.sandbox.failures import CandidateFailed, Failure
 from codecnb.sandbox.isolation import SandboxPlan
-from codecnb.sandbox.jail import ENV_ALLOWLIST_VALUES, JOIN_FAILED, WORKDIR, JailSpec, next_host_id
+from codecnb.sandbox.jail import ENV_ALLOWLIST_VALUES, JOIN_FAILED, JailSpec, next_host_id
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import REFUSED, ImportPolicy
 from codecnb.sandbox.reaper import kill_tree

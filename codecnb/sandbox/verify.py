@@ -18,7 +18,7 @@ Two kinds of check:
 """
 from __future__ import annotations
 
-import functools
+import itertools
 import json
 import logging
 import os
@@ -26,6 +26,7 @@ import select
 import signal
 import struct
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -39,6 +40,7 @@ from codecnb.sandbox.runtime import PROBE, PROBE_PATH
 
 log = logging.getLogger(__name__)
 
+_serial = itertools.count()
 NAMESPACES = ("user", "pid", "net", "ipc", "uts", "mnt", "cgroup")
 #: The refusals the seccomp filter must produce (probe's name -> errno).
 SECCOMP_REFUSALS = ("add_key", "keyctl", "unshare_user", "unshare_net", "mount", "ptrace",
@@ -146,7 +148,7 @@ class _Probe:
 
     def __init__(self, plan: SandboxPlan, mode: str, limits: Limits, *, memory: int,
                  processes: int, pass_fds: tuple[int, ...] = ()):
-        self.cgroup = (Cgroup(plan.cgroups, f"probe-{mode}", memory_bytes=memory,
+        self.cgroup = (Cgroup(plan.cgroups, f"probe-{mode}-{next(_serial)}", memory_bytes=memory,
                               processes=processes) if plan.cgroups else None)
         filt = seccomp.program_fd() if plan.seccomp else None
         try:
@@ -301,7 +303,10 @@ def _limits(plan: SandboxPlan, limits: Limits) -> set[str]:
     return ok
 
 
-@functools.lru_cache(maxsize=None)
+_PROBED: dict[SandboxPlan, tuple[str, ...]] = {}
+_PROBE_LOCK = threading.Lock()
+
+
 def probe_layers(plan: SandboxPlan) -> tuple[str, ...]:
     """The layers the isolation probe verified for ``plan`` (run once per process, with the
     default limits; each candidate process's own limits are checked by
@@ -312,9 +317,12 @@ def probe_layers(plan: SandboxPlan) -> tuple[str, ...]:
     tuple of str
         Sorted names; see docs/security.md for what each one means and how it is checked.
     """
-    t0 = time.perf_counter()
-    limits = Limits()
-    held = _acts(plan, limits) | _limits(plan, limits)
-    log.info("isolation probe: %d layers verified in %.2f s", len(held),
-             time.perf_counter() - t0)
-    return tuple(sorted(held))
+    with _PROBE_LOCK:  # evaluations in several threads probe once
+        if plan not in _PROBED:
+            t0 = time.perf_counter()
+            limits = Limits()
+            held = _acts(plan, limits) | _limits(plan, limits)
+            log.info("isolation probe: %d layers verified in %.2f s", len(held),
+                     time.perf_counter() - t0)
+            _PROBED[plan] = tuple(sorted(held))
+        return _PROBED[plan]
