@@ -1,7 +1,8 @@
 """Rate-distortion measurement: run codecs over a source at several qualities.
 
-The source is read once, segment by segment; each segment's reference planes are computed
-once and shared by every (codec, quality) pair. Memory stays bounded by the segment size.
+The source is read once, segment by segment; each segment's reference planes and their SSIM
+statistics are computed once and shared by every (codec, quality) pair. Memory stays bounded
+by the segment size.
 Bitrates come from the real bitstream bytes (:func:`codecnb.metrics.kbps`).
 """
 from __future__ import annotations
@@ -106,12 +107,13 @@ class Track:
         i = source.info
         self.vmaf = VmafAccumulator(i.width, i.height, i.fps) if vmaf else None
 
-    def add(self, scores, ref_planes, dis_planes) -> None:
-        """One segment's per-frame scores, and its planes for VMAF when it is measured."""
+    def add(self, scores, refs, dis_planes) -> None:
+        """One segment's per-frame scores, with its references (:func:`to_planes`) and
+        decoded planes for VMAF when it is measured."""
         self.quality.add(scores)
         if self.vmaf:
-            for r, d in zip(ref_planes, dis_planes):
-                self.vmaf.add(r, d)
+            for r, d in zip(refs, dis_planes):
+                self.vmaf.add(r.planes, d)
 
     def close(self) -> None:
         """Stop the VMAF process, if any (point() does it too)."""
@@ -168,7 +170,7 @@ def measure(codecs: Mapping[str, Codec], qualities: Mapping[str, Sequence[int]],
     tracks = {(name, q): Track(source, vmaf) for name in codecs for q in qualities[name]}
     try:
         for segment in source.segments(segment_frames):
-            ref_planes = to_planes(segment)
+            refs = to_planes(segment)  # planes and SSIM statistics, shared by every point
             for (name, q), track in tracks.items():
                 codec = codecs[name]
                 t0 = time.perf_counter()
@@ -179,8 +181,8 @@ def measure(codecs: Mapping[str, Codec], qualities: Mapping[str, Sequence[int]],
                 track.bytes += len(data)
                 track.encode_s += t1 - t0
                 track.decode_s += t2 - t1
-                scores, dis_planes = score_rgb(ref_planes, segment, decoded)
-                track.add(scores, ref_planes, dis_planes)
+                scores, dis_planes = score_rgb(refs, segment, decoded)
+                track.add(scores, refs, dis_planes)
                 if progress:
                     progress(len(segment))
         return {name: RDCurve(name, codecs[name].knob,

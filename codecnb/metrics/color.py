@@ -21,11 +21,17 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from codecnb.metrics.scratch import buffer
+
 # Rows give Y', Cb, Cr from R', G', B' in [0, 255]; offsets are added afterwards.
 _BT601 = np.array([[65.481, 128.553, 24.966],
                    [-37.797, -74.203, 112.0],
                    [112.0, -93.786, -18.214]], dtype=np.float32) / 255.0
-_OFFSET = (16.0, 128.0, 128.0)
+_OFFSET = (16.0, 128.0, 128.0, 0.0)
+# Rows per strip: even (chroma pairs), and 32 rows of any even width hold a multiple of 64
+# pixels, so OpenCV's vector loops cover every strip but the last exactly as they cover the
+# whole frame (its scalar tail rounds differently).
+_STRIP = 32
 
 
 class Planes(NamedTuple):
@@ -39,6 +45,11 @@ class Planes(NamedTuple):
 def rgb_to_yuv420(frame: np.ndarray) -> Planes:
     """Convert one RGB frame to 8-bit BT.601 limited-range Y'CbCr 4:2:0 planes.
 
+    The frame is converted in strips of 32 rows, each through OpenCV calls that do exactly
+    the arithmetic of a whole-frame conversion (float32 matrix product, float32 offset, 2x2
+    area mean, round half to even), so the planes are bit-identical to it while the float
+    temporaries stay in the cache (``tests/test_metrics.py`` checks this).
+
     Parameters
     ----------
     frame : ndarray, uint8, shape (H, W, 3)
@@ -49,13 +60,25 @@ def rgb_to_yuv420(frame: np.ndarray) -> Planes:
     Planes
         ``y`` of shape (H, W), ``u`` and ``v`` of shape (H/2, W/2), all uint8.
     """
-    ycc = cv2.transform(frame.astype(np.float32), _BT601)
-    ycc += np.asarray(_OFFSET, np.float32)
     h, w = frame.shape[:2]
-    y = np.clip(np.rint(ycc[..., 0]), 0, 255).astype(np.uint8)
-    chroma = cv2.resize(ycc[..., 1:], (w // 2, h // 2), interpolation=cv2.INTER_AREA)
-    chroma = np.clip(np.rint(chroma), 0, 255).astype(np.uint8)
-    return Planes(y, np.ascontiguousarray(chroma[..., 0]), np.ascontiguousarray(chroma[..., 1]))
+    y = np.empty((h, w), np.uint8)
+    yuv = np.empty((h // 2, w // 2, 3), np.uint8)  # chroma, Y' of the mean beside it unused
+    rgb = buffer("color.rgb", (_STRIP, w, 3), np.float32)
+    ycc = buffer("color.ycc", (_STRIP, w, 3), np.float32)
+    ycc8 = buffer("color.ycc8", (_STRIP, w, 3), np.uint8)
+    half = buffer("color.half", (_STRIP // 2, w // 2, 3), np.float32)
+    for r0 in range(0, h, _STRIP):
+        r1 = min(h, r0 + _STRIP)
+        n = r1 - r0
+        f, t, t8, c = rgb[:n], ycc[:n], ycc8[:n], half[:n // 2]
+        np.copyto(f, frame[r0:r1], casting="unsafe")
+        cv2.transform(f, _BT601, dst=t)
+        cv2.add(t, _OFFSET, dst=t)
+        cv2.add(t, 0.0, dst=t8, dtype=cv2.CV_8U)  # saturating round half to even
+        cv2.extractChannel(t8, 0, dst=y[r0:r1])
+        cv2.resize(t, (w // 2, n // 2), dst=c, interpolation=cv2.INTER_AREA)
+        cv2.add(c, 0.0, dst=yuv[r0 // 2:r1 // 2], dtype=cv2.CV_8U)
+    return Planes(y, cv2.extractChannel(yuv, 1), cv2.extractChannel(yuv, 2))
 
 
 def yuv420_from_bytes(raw: bytes | np.ndarray, width: int, height: int) -> Planes:

@@ -1,8 +1,11 @@
 """The standard metric pass: PSNR of Y, U, V (and RGB) plus Wang SSIM of Y, per frame and per
 clip, computed on all cores.
 
-Frames are independent, so they are scored in parallel threads: OpenCV and NumPy release
-the GIL. Clip values follow :mod:`codecnb.metrics.psnr` (PSNR of the mean MSE) and
+Each source frame is prepared once per segment (:func:`to_planes`: its 4:2:0 planes and the
+Gaussian statistics of its Y plane, :class:`~codecnb.metrics.ssim.WangReference`) and then
+shared by every quality point and codec scored against it (:func:`score_rgb`). Frames are
+independent, so they are prepared and scored in parallel threads (OpenCV and NumPy release
+the GIL), as many as the ``threads`` setting (``CODECNB_THREADS``) allows. Clip values follow :mod:`codecnb.metrics.psnr` (PSNR of the mean MSE) and
 :mod:`codecnb.metrics.ssim` (``ssim_y`` is the mean of the per-frame Wang SSIMs).
 """
 from __future__ import annotations
@@ -19,7 +22,7 @@ import numpy as np
 from codecnb import config
 from codecnb.metrics.color import Planes, rgb_to_yuv420
 from codecnb.metrics.psnr import average_psnr, clip_psnr, mse, psnr_from_mse
-from codecnb.metrics.ssim import ssim_wang
+from codecnb.metrics.ssim import WangReference, ssim_wang
 
 
 @functools.lru_cache(maxsize=1)
@@ -58,21 +61,57 @@ def score_planes(refs: Sequence[Planes], diss: Sequence[Planes]) -> list[FrameSc
     return parallel_map(plane_scores, refs, diss)
 
 
-def to_planes(frames: np.ndarray) -> list[Planes]:
-    """Convert RGB frames (T, H, W, 3) to 4:2:0 planes, in parallel."""
-    return parallel_map(rgb_to_yuv420, list(frames))
+@dataclass(frozen=True)
+class ReferenceFrame:
+    """A source frame prepared once for scoring every decoded version of it.
+
+    Attributes
+    ----------
+    planes : Planes
+        Its BT.601 4:2:0 planes (:func:`~codecnb.metrics.color.rgb_to_yuv420`).
+    ssim_y : WangReference
+        Its Y plane with the Gaussian statistics SSIM needs (8 bytes a pixel).
+    """
+
+    planes: Planes
+    ssim_y: WangReference
 
 
-def score_rgb(ref_planes: Sequence[Planes], ref_rgb: np.ndarray, dis_rgb: np.ndarray,
+def reference_frame(frame: np.ndarray) -> ReferenceFrame:
+    """Prepare one RGB frame (H, W, 3) as a :class:`ReferenceFrame`."""
+    planes = rgb_to_yuv420(frame)
+    return ReferenceFrame(planes, WangReference(planes.y))
+
+
+def to_planes(frames: np.ndarray) -> list[ReferenceFrame]:
+    """Prepare RGB frames (T, H, W, 3) as references, in parallel: once per segment, then
+    shared by every (codec, quality) scored against them with :func:`score_rgb`."""
+    return parallel_map(reference_frame, list(frames))
+
+
+def score_rgb(refs: Sequence[ReferenceFrame], ref_rgb: np.ndarray, dis_rgb: np.ndarray,
               ) -> tuple[list[FrameScores], list[Planes]]:
-    """Score decoded RGB frames against reference frames whose planes are already known.
+    """Score decoded RGB frames against their prepared references, in parallel.
 
-    Returns the per-frame scores and the decoded frames' planes (for VMAF).
+    Parameters
+    ----------
+    refs : sequence of ReferenceFrame
+        From :func:`to_planes` of ``ref_rgb``.
+    ref_rgb, dis_rgb : ndarray, uint8, shape (T, H, W, 3)
+        Source and decoded frames.
+
+    Returns
+    -------
+    scores : list of FrameScores
+        MSE of Y, U, V and RGB and Wang SSIM of Y, per frame.
+    planes : list of Planes
+        The decoded frames' 4:2:0 planes (for VMAF).
     """
     def one(i: int) -> tuple[FrameScores, Planes]:
-        dis = rgb_to_yuv420(dis_rgb[i])
-        s = plane_scores(ref_planes[i], dis)
-        return FrameScores(s.mse_y, s.mse_u, s.mse_v, s.ssim_y, mse(ref_rgb[i], dis_rgb[i])), dis
+        ref, dis = refs[i], rgb_to_yuv420(dis_rgb[i])
+        p = ref.planes
+        return FrameScores(mse(p.y, dis.y), mse(p.u, dis.u), mse(p.v, dis.v),
+                           ref.ssim_y.ssim(dis.y), mse(ref_rgb[i], dis_rgb[i])), dis
     pairs = parallel_map(one, range(len(dis_rgb)))
     return [p[0] for p in pairs], [p[1] for p in pairs]
 

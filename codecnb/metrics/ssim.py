@@ -1,16 +1,39 @@
-"""Structural similarity (SSIM) in two conventions that must never be compared.
+"""Wang et al.'s structural similarity (SSIM): the value codecnb logs as ``ssim_y``.
 
-``ssim_wang``
-    The convention codecnb logs as ``ssim_y``: Wang et al. 2004 and their ``ssim_index.m``.
-    An 11x11 Gaussian window with sigma 1.5, K1 = 0.01, K2 = 0.03, L = 255, population
-    covariance, and the mean of the SSIM map over the "valid" region (a 5-pixel border
-    dropped). It equals scikit-image's ``structural_similarity(a, b, gaussian_weights=True,
-    sigma=1.5, use_sample_covariance=False, data_range=255)`` to about 1e-9 and is about six
-    times faster: the moments are filtered in float64 (exact), the map is formed in float32
-    only after the cancelling subtractions.
-``ssim_ffmpeg``
-    FFmpeg's / x264's ``ssim``: 8x8 unweighted windows made of 2x2 sums of 4x4 blocks,
-    stepped 4 pixels, integer constants. Use it only to cross-check against ffmpeg.
+Convention
+----------
+Wang et al. 2004 and their ``ssim_index.m``: an 11x11 Gaussian window with sigma 1.5,
+K1 = 0.01, K2 = 0.03, L = 255, population covariance, and the mean of the SSIM map over the
+"valid" region (a 5-pixel border dropped). It equals scikit-image's
+``structural_similarity(a, b, gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+data_range=255)`` to about 1e-8 (tests: 1e-6). FFmpeg's SSIM is another convention
+(:mod:`codecnb.metrics.ssim_ffmpeg`); never compare the two.
+
+How it is computed
+------------------
+With x the reference, y the distorted plane and d = y - x, every moment SSIM needs follows
+from the reference's and the difference's::
+
+    mu_y = mu_x + mu_d       sigma_xy = sigma_x^2 + cov(x, d)
+    sigma_y^2 = sigma_x^2 + 2 cov(x, d) + var(d)
+
+so that with ``A = 2 mu_x mu_y + C1`` and ``B = 2 sigma_x^2 + 2 cov(x, d) + C2``::
+
+    SSIM = A B / ((A + mu_d^2) (B + var(d)))
+
+* :class:`WangReference` filters the reference once, in float64, and keeps ``mu_x`` and
+  ``2 sigma_x^2 + C2`` in float32; every distorted plane scored against it (one per quality
+  point) reuses them.
+* A distorted plane needs three Gaussian filters, of d, d^2 and (x - 128) d. They hold
+  small integers (exact in float32) whose magnitude is that of the coding error, so the
+  cancellations in var(d) and cov(x, d) lose about |d| / 255 of what filtering x^2 and y^2
+  directly in float32 loses: float32 is accurate here. Shifting x by 128 and d by its
+  rounded mean over the strip leaves var and cov unchanged and shrinks the magnitudes. A
+  strip whose shifted d has an RMS above 32 (large errors over large areas, where float32
+  would no longer be safely within 1e-6) is filtered in float64.
+* The frame is processed in strips of 64 output rows (plus the 5-row halo each side) in
+  per-thread buffers (:mod:`codecnb.metrics.scratch`), so the temporaries stay in cache;
+  the map is summed in float64.
 
 References
 ----------
@@ -18,28 +41,174 @@ References
        From error visibility to structural similarity", IEEE Trans. Image Processing 13(4),
        600-612, 2004. :DOI:`10.1109/TIP.2003.819861`
 .. [2] scikit-image, ``skimage.metrics.structural_similarity``.
-.. [3] FFmpeg, ``libavfilter/vf_ssim.c``.
 """
 from __future__ import annotations
 
 import cv2
 import numpy as np
 
+from codecnb.metrics.scratch import buffer
+
 K1, K2, L = 0.01, 0.03, 255.0
-_C1, _C2 = (K1 * L) ** 2, (K2 * L) ** 2
-_RADIUS = 5  # int(3.5 * 1.5 + 0.5): scikit-image's truncate=3.5 gives an 11x11 window
-_KERNEL = cv2.getGaussianKernel(2 * _RADIUS + 1, 1.5, ktype=cv2.CV_64F)
-_F32, _F64 = cv2.CV_32F, cv2.CV_64F
+C1, C2 = (K1 * L) ** 2, (K2 * L) ** 2
+RADIUS = 5  # int(3.5 * 1.5 + 0.5): scikit-image's truncate=3.5 gives an 11x11 window
+_KERNEL = {np.float32: cv2.getGaussianKernel(2 * RADIUS + 1, 1.5, ktype=cv2.CV_32F),
+           np.float64: cv2.getGaussianKernel(2 * RADIUS + 1, 1.5, ktype=cv2.CV_64F)}
+_DEPTH = {np.float32: cv2.CV_32F, np.float64: cv2.CV_64F}
+_STRIP = 64         # output rows per strip
+_F64_RMS = 32.0     # RMS of the shifted difference above which a strip is filtered in float64
 
 
-def _blur(x: np.ndarray) -> np.ndarray:
-    """Gaussian-weighted local mean, float64, on the valid region only."""
-    out = cv2.sepFilter2D(x, _F64, _KERNEL, _KERNEL, borderType=cv2.BORDER_REFLECT)
-    return out[_RADIUS:-_RADIUS, _RADIUS:-_RADIUS]
+def _check(a: np.ndarray, b: np.ndarray | None = None) -> None:
+    if a.ndim != 2 or a.dtype != np.uint8 or (b is not None and (b.shape != a.shape
+                                                                  or b.dtype != np.uint8)):
+        got = a.shape if b is None else f"{a.shape} {a.dtype} and {b.shape} {b.dtype}"
+        raise ValueError(f"ssim_wang needs equal 2-D uint8 planes, got {got}")
+    if min(a.shape) <= 2 * RADIUS:
+        raise ValueError(f"ssim_wang needs planes of at least 11x11, got {a.shape}")
+
+
+def _strips(rows: int):
+    """(first, end) output rows of each strip of the valid region (``rows`` = H - 10)."""
+    for i0 in range(0, rows, _STRIP):
+        yield i0, min(rows, i0 + _STRIP)
+
+
+def _filter(src: np.ndarray, name: str, dtype: type) -> np.ndarray:
+    """Gaussian-weighted local mean of ``src`` on its valid region (a view into a buffer)."""
+    out = buffer(name, src.shape, dtype)
+    k = _KERNEL[dtype]
+    cv2.sepFilter2D(src, _DEPTH[dtype], k, k, dst=out, borderType=cv2.BORDER_REFLECT)
+    return out[RADIUS:-RADIUS, RADIUS:-RADIUS]
+
+
+class WangReference:
+    """A reference plane with its Gaussian statistics, for scoring many distorted planes.
+
+    Parameters
+    ----------
+    plane : ndarray, uint8, shape (H, W)
+        The reference (e.g. the Y' plane of a source frame); H and W at least 11. It is
+        kept by reference, not copied: do not modify it while this object is in use.
+
+    Attributes
+    ----------
+    plane : ndarray
+        The reference plane.
+    mu : ndarray, float32, shape (H - 10, W - 10)
+        Local mean mu_x on the valid region.
+    q : ndarray, float32, shape (H - 10, W - 10)
+        ``2 sigma_x^2 + C2`` on the valid region (filtered in float64, then rounded).
+    """
+
+    __slots__ = ("plane", "mu", "q")
+
+    def __init__(self, plane: np.ndarray):
+        _check(plane)
+        self.plane = plane
+        h, w = plane.shape
+        self.mu = np.empty((h - 2 * RADIUS, w - 2 * RADIUS), np.float32)
+        self.q = np.empty_like(self.mu)
+        for i0, i1 in _strips(h - 2 * RADIUS):
+            _reference_strip(plane[i0:i1 + 2 * RADIUS], self.mu[i0:i1], self.q[i0:i1])
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the statistics (the plane itself not counted)."""
+        return self.mu.nbytes + self.q.nbytes
+
+    def ssim(self, dis: np.ndarray) -> float:
+        """Mean SSIM of ``dis`` against this reference, in Wang's convention.
+
+        Parameters
+        ----------
+        dis : ndarray, uint8, shape (H, W)
+            The distorted plane.
+
+        Returns
+        -------
+        float
+            Mean of the SSIM map over the valid region, in [-1, 1]; 1.0 when identical.
+        """
+        _check(self.plane, dis)
+        total = 0.0
+        for i0, i1 in _strips(self.mu.shape[0]):
+            rows = slice(i0, i1 + 2 * RADIUS)
+            total += _distorted_strip(self.plane[rows], dis[rows], self.mu[i0:i1],
+                                      self.q[i0:i1])
+        return total / self.mu.size
+
+
+def _reference_strip(xs: np.ndarray, mu: np.ndarray, q: np.ndarray) -> None:
+    """Write mu_x and 2 sigma_x^2 + C2 of one strip (with its halo ``xs``) into mu and q."""
+    x = buffer("ssimref.x", xs.shape, np.float64)
+    cv2.subtract(xs, 128.0, dst=x, dtype=cv2.CV_64F)           # shifted: smaller squares
+    sq = buffer("ssimref.sq", xs.shape, np.float64)
+    cv2.multiply(x, x, dst=sq)
+    m = _filter(x, "ssimref.m", np.float64)
+    e = _filter(sq, "ssimref.e", np.float64)
+    var = buffer("ssimref.var", m.shape, np.float64)
+    cv2.multiply(m, m, dst=var)
+    cv2.subtract(e, var, dst=var)                              # sigma_x^2
+    cv2.add(var, var, dst=var)
+    cv2.add(var, C2, dst=q, dtype=cv2.CV_32F)                   # 2 sigma_x^2 + C2
+    cv2.add(m, 128.0, dst=mu, dtype=cv2.CV_32F)                 # mu_x
+
+
+def _distorted_strip(xs: np.ndarray, ys: np.ndarray, mu: np.ndarray, q: np.ndarray) -> float:
+    """Sum of the SSIM map over one strip's output rows (``xs``, ``ys`` include the halo)."""
+    n = xs.size
+    sum_d = cv2.sumElems(ys)[0] - cv2.sumElems(xs)[0]           # exact: integers below 2^53
+    shift = float(round(sum_d / n))
+    sum_sq = cv2.norm(xs, ys, cv2.NORM_L2SQR) - 2 * shift * sum_d + n * shift * shift
+    dt = np.float64 if sum_sq > _F64_RMS * _F64_RMS * n else np.float32
+    depth = _DEPTH[dt]
+    d = buffer("ssim.d", xs.shape, dt)
+    xd = buffer("ssim.xd", xs.shape, dt)
+    dd = buffer("ssim.dd", xs.shape, dt)
+    cv2.addWeighted(ys, 1.0, xs, -1.0, -shift, dst=d, dtype=depth)   # d - shift, exact
+    cv2.subtract(xs, 128.0, dst=xd, dtype=depth)
+    cv2.multiply(xd, d, dst=xd)                                      # exact below 2^24
+    cv2.multiply(d, d, dst=dd)
+    md = _filter(d, "ssim.md", dt)                                   # mu_d - shift
+    edd = _filter(dd, "ssim.edd", dt)
+    exd = _filter(xd, "ssim.exd", dt)
+    if dt is np.float64:
+        mu = _as(mu, "ssim.mu64")
+        q = _as(q, "ssim.q64")
+    m, t, b, a, c = (buffer(f"ssim.{k}", md.shape, dt) for k in "mtbac")
+    cv2.subtract(mu, 128.0, dst=m)
+    cv2.multiply(m, md, dst=t)
+    cv2.subtract(exd, t, dst=t)                                      # cov(x, d)
+    cv2.scaleAdd(t, 2.0, q, dst=b)                                   # B
+    cv2.multiply(md, md, dst=c)
+    cv2.subtract(edd, c, dst=t)                                      # var(d)
+    cv2.add(b, t, dst=t)                                             # B + var(d)
+    if shift:
+        cv2.add(md, shift, dst=md)                                   # mu_d
+        cv2.multiply(md, md, dst=c)
+    cv2.add(mu, md, dst=m)                                           # mu_y
+    cv2.multiply(mu, m, dst=a, scale=2.0)
+    cv2.add(a, C1, dst=a)                                            # A
+    cv2.add(a, c, dst=c)                                             # A + mu_d^2
+    cv2.multiply(a, b, dst=a)
+    cv2.multiply(c, t, dst=c)
+    cv2.divide(a, c, dst=a)
+    return cv2.sumElems(a)[0]                                        # float64 sum
+
+
+def _as(src: np.ndarray, name: str) -> np.ndarray:
+    """``src`` copied into a float64 buffer."""
+    out = buffer(name, src.shape, np.float64)
+    np.copyto(out, src)
+    return out
 
 
 def ssim_wang(a: np.ndarray, b: np.ndarray) -> float:
     """Mean SSIM of two uint8 planes in Wang's convention (see module docstring).
+
+    To score several distorted planes against one reference, build its
+    :class:`WangReference` once and call :meth:`WangReference.ssim`.
 
     Parameters
     ----------
@@ -51,49 +220,5 @@ def ssim_wang(a: np.ndarray, b: np.ndarray) -> float:
     float
         Mean of the SSIM map over the valid region, in [-1, 1]; 1.0 for identical planes.
     """
-    if a.shape != b.shape or a.ndim != 2:
-        raise ValueError(f"ssim_wang needs two equal 2-D planes, got {a.shape} and {b.shape}")
-    if min(a.shape) <= 2 * _RADIUS:
-        raise ValueError(f"ssim_wang needs planes of at least 11x11, got {a.shape}")
-    mx, my = _blur(a), _blur(b)
-    sq = cv2.add(cv2.multiply(a, a, dtype=_F32), cv2.multiply(b, b, dtype=_F32))
-    e_sq, e_xy = _blur(sq), _blur(cv2.multiply(a, b, dtype=_F32))   # products exact in f32
-    mxy = cv2.multiply(mx, my)
-    msq = cv2.add(cv2.multiply(mx, mx), cv2.multiply(my, my))
-    s_xy = cv2.subtract(e_xy, mxy, dtype=_F32)          # covariance
-    s_sq = cv2.subtract(e_sq, msq, dtype=_F32)          # var_x + var_y
-    num = cv2.multiply(cv2.add(mxy.astype(np.float32), _C1 / 2), cv2.add(s_xy, _C2 / 2))
-    den = cv2.multiply(cv2.add(msq.astype(np.float32), _C1), cv2.add(s_sq, _C2))
-    return 4.0 * cv2.mean(cv2.divide(num, den))[0]
-
-
-def ssim_ffmpeg(a: np.ndarray, b: np.ndarray) -> float:
-    """SSIM of two uint8 planes in FFmpeg's ``ssim`` filter convention (8-bit path).
-
-    The plane is cut into 4x4 blocks (a remainder of fewer than 4 rows or columns is
-    ignored); each 8x8 window is the sum of 2x2 neighbouring blocks, so windows step 4
-    pixels. Per window, with sums s1, s2, ss = sum(a^2 + b^2), s12 = sum(ab) over 64 pixels:
-    ``((2 s1 s2 + c1)(2 (64 s12 - s1 s2) + c2)) / ((s1^2 + s2^2 + c1)(64 ss - s1^2 - s2^2 + c2))``
-    with c1 = 416 and c2 = 235963, evaluated in float32; the result is the mean over windows.
-    """
-    if a.shape != b.shape or a.ndim != 2:
-        raise ValueError(f"ssim_ffmpeg needs two equal 2-D planes, got {a.shape} and {b.shape}")
-    h4, w4 = a.shape[0] // 4, a.shape[1] // 4
-    if h4 < 2 or w4 < 2:
-        raise ValueError(f"ssim_ffmpeg needs planes of at least 8x8, got {a.shape}")
-    x = a[:h4 * 4, :w4 * 4].astype(np.int64)
-    y = b[:h4 * 4, :w4 * 4].astype(np.int64)
-
-    def blocks(v: np.ndarray) -> np.ndarray:
-        s = v.reshape(h4, 4, w4, 4).sum(axis=(1, 3))
-        return s[:-1, :-1] + s[1:, :-1] + s[:-1, 1:] + s[1:, 1:]
-
-    s1, s2, ss, s12 = blocks(x), blocks(y), blocks(x * x + y * y), blocks(x * y)
-    c1 = int(0.01 * 0.01 * 255 * 255 * 64 + 0.5)
-    c2 = int(0.03 * 0.03 * 255 * 255 * 64 * 63 + 0.5)
-    var = ss * 64 - s1 * s1 - s2 * s2
-    cov = s12 * 64 - s1 * s2
-    f = np.float32
-    win = ((2 * s1 * s2 + c1).astype(f) * (2 * cov + c2).astype(f)
-           / ((s1 * s1 + s2 * s2 + c1).astype(f) * (var + c2).astype(f)))
-    return float(win.sum(axis=1, dtype=np.float32).astype(np.float64).sum() / win.size)
+    _check(a, b)
+    return WangReference(a).ssim(b)
