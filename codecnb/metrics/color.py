@@ -65,17 +65,17 @@ def rgb_to_yuv420(frame: np.ndarray) -> Planes:
     yuv = np.empty((h // 2, w // 2, 3), np.uint8)  # chroma, Y' of the mean beside it unused
     rgb = buffer("color.rgb", (_STRIP, w, 3), np.float32)
     ycc = buffer("color.ycc", (_STRIP, w, 3), np.float32)
-    ycc8 = buffer("color.ycc8", (_STRIP, w, 3), np.uint8)
+    luma = buffer("color.luma", (_STRIP, w), np.float32)
     half = buffer("color.half", (_STRIP // 2, w // 2, 3), np.float32)
     for r0 in range(0, h, _STRIP):
         r1 = min(h, r0 + _STRIP)
         n = r1 - r0
-        f, t, t8, c = rgb[:n], ycc[:n], ycc8[:n], half[:n // 2]
+        f, t, lu, c = rgb[:n], ycc[:n], luma[:n], half[:n // 2]
         np.copyto(f, frame[r0:r1], casting="unsafe")
         cv2.transform(f, _BT601, dst=t)
         cv2.add(t, _OFFSET, dst=t)
-        cv2.add(t, 0.0, dst=t8, dtype=cv2.CV_8U)  # saturating round half to even
-        cv2.extractChannel(t8, 0, dst=y[r0:r1])
+        cv2.extractChannel(t, 0, dst=lu)
+        cv2.add(lu, 0.0, dst=y[r0:r1], dtype=cv2.CV_8U)  # saturating, round half to even
         cv2.resize(t, (w // 2, n // 2), dst=c, interpolation=cv2.INTER_AREA)
         cv2.add(c, 0.0, dst=yuv[r0 // 2:r1 // 2], dtype=cv2.CV_8U)
     return Planes(y, cv2.extractChannel(yuv, 1), cv2.extractChannel(yuv, 2))
