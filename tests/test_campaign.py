@@ -64,20 +64,62 @@ def test_default_campaign_records_everything(tmp_path):
 
 
 def test_replay_the_best_of_an_earlier_experiment(tmp_path):
+    # a store other than the default: replay:mlflow must read the one --tracking-uri names
+    uri = f"sqlite:///{tmp_path}/elsewhere/mlflow.db"
     first = codecnb("run", "--iterations", "3", "--frames", "2", "--source", SOURCE,
-                    "--experiment", "first", cwd=tmp_path)
+                    "--experiment", "first", "--tracking-uri", uri, cwd=tmp_path)
     assert first.returncode == 0, first.stderr[-2000:]
     again = codecnb("run", "--generator", "replay:mlflow:first:2", "--iterations", "5",
                     "--frames", "2", "--source", "synthetic:static?size=64x48&frames=4",
-                    "--experiment", "second", cwd=tmp_path)
+                    "--experiment", "second", "--tracking-uri", uri, cwd=tmp_path)
     assert again.returncode == 0, again.stderr[-2000:]
-    c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    assert not (tmp_path / "mlruns").exists()
+    c = client(uri)
     best = json.loads(codecnb("leaderboard", "--json", "--experiment", "first",
-                              cwd=tmp_path).stdout)
+                              "--tracking-uri", uri, cwd=tmp_path).stdout)
     exp = c.get_experiment_by_name("second").experiment_id
     kids = R.children(c, exp, R.latest_campaign(c, exp).info.run_id)
     assert len(kids) == 2                   # the replay list ran out after the best two
     assert [k.data.tags[R.SHA] for k in kids] == [r["program_sha256"] for r in best[:2]]
+
+
+def test_s3_source_with_cache_flags_reaches_the_workers(tmp_path, testdata):
+    """--endpoint-url and --cache-dir given only as flags: the 2 workers fetch from that
+    endpoint into that folder, and the object is downloaded exactly once."""
+    import boto3
+    from s3fixtures import start_server
+    server = start_server(tmp_path)
+    try:
+        s3 = boto3.client("s3", endpoint_url=server.url, aws_access_key_id="testing",
+                          aws_secret_access_key="testing", region_name="us-east-1")
+        s3.create_bucket(Bucket="clips")
+        s3.put_object(Bucket="clips", Key="park.y4m",
+                      Body=(testdata / "park_joy_480x270.y4m").read_bytes())
+        cache = tmp_path / "flag-cache"
+        creds = {k: v for k, v in server.env.items() if k != "AWS_ENDPOINT_URL"}
+        tmp = tmp_path / "tmp"
+        tmp.mkdir()
+        proc = codecnb("run", "--source", "s3://clips/park.y4m", "--frames", "2",
+                       "--resize", "240x136", "--qualities", "30,70", "--iterations", "4",
+                       "--workers", "2", "--generator", "offline",
+                       "--endpoint-url", server.url, "--cache-dir", str(cache), cwd=tmp_path,
+                       env={**creds, "TMPDIR": str(tmp)})
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+        _, parent, kids = candidate_runs(c)
+        assert len(kids) == 4
+        assert all(k.data.params["source"] == "s3://clips/park.y4m" for k in kids)
+        assert {k.data.tags.get(R.FAILURE_KIND) for k in kids} <= {None, "exception", "output"}
+        assert sum(k.info.status == "FINISHED" for k in kids) >= 1, \
+            [k.data.tags.get(R.FAILURE_MESSAGE) for k in kids]
+        assert len(server.requests("GET", "/clips/park.y4m")) == 1
+        assert any(cache.rglob("*")) and not list((Path.home() / ".cache").glob("codecnb*/s3*"))
+        spec = R.spec_of(c, c.get_run(parent))
+        assert spec.cache.cache_dir == str(cache) and spec.cache.s3_endpoint_url == server.url
+        assert spec.clip.resize == (240, 136)
+        assert list(tmp.glob("codecnb-campaign-*")) == []        # temp folders removed
+    finally:
+        server.stop()
 
 
 def test_workers_never_receive_the_api_key(monkeypatch):
@@ -213,7 +255,7 @@ def test_resume_after_sigkill_gives_exactly_n_runs(tmp_path):
             pass
     _, parent, kids = candidate_runs(c)
     orphans = [k for k in kids if k.info.status == "RUNNING"]  # still shown RUNNING
-    proc = codecnb(*args, "--resume", cwd=tmp_path)
+    proc = codecnb("run", "--resume", cwd=tmp_path)     # no other flag: the campaign's own
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert ("orphaned" in proc.stderr) == bool(orphans)
     _, parent2, kids = candidate_runs(c)
@@ -222,6 +264,33 @@ def test_resume_after_sigkill_gives_exactly_n_runs(tmp_path):
     assert sorted(int(k.data.tags[R.ITERATION]) for k in kids) == [1, 2, 3, 4, 5, 6]
     assert all(k.info.status == "FINISHED" for k in kids), [k.info.status for k in kids]
     assert c.get_run(parent).info.status == "FINISHED"
+    assert {(k.data.params["source"], k.data.params["frames"], k.data.params["qualities"])
+            for k in kids} == {(SOURCE, "2", "30,70")}
+
+
+def test_resume_fails_an_orphan_without_its_program_and_runs_nothing_in_its_place(tmp_path):
+    from codecnb.generators.candidate import Candidate
+    from codecnb.spec import build_spec
+    from codecnb.tracking import ensure_experiment
+    uri = f"sqlite:///{tmp_path}/mlruns/mlflow.db"
+    c = client(uri)
+    exp = ensure_experiment(c, "codecnb")
+    spec = build_spec(source=SOURCE, frames=2, qualities=(30, 70))
+    parent = R.start_campaign(c, exp, "campaign-x", spec, {"generator": "offline"},
+                              {"iterations": 2, "generator": "offline"})
+    orphan = R.create_candidate_run(c, exp, parent, 1, Candidate(GOOD, "offline"),
+                                    R.spec_params(spec), [])
+    artifact = Path(c.get_run(orphan).info.artifact_uri.replace("file://", "")) / "candidate.py"
+    artifact.unlink()                                  # its program is lost
+    proc = codecnb("run", "--resume", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    kids = R.children(c, exp, parent)
+    assert [k.data.tags[R.ITERATION] for k in kids] == ["1", "2"]
+    first = c.get_run(orphan)
+    assert first.info.status == "FAILED"
+    assert "candidate.py is missing" in first.data.tags[R.FAILURE_MESSAGE]
+    assert "eval_s" not in first.data.metrics          # it was not evaluated again
+    assert kids[1].data.tags[R.SHA] != first.data.tags[R.SHA]
 
 
 def test_four_workers_on_sqlite_for_24_iterations(tmp_path):
