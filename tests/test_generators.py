@@ -13,6 +13,7 @@ from codecnb.generators import (AnthropicGenerator, Budget, BudgetExhausted, His
                                 OfflineGenerator, make_generator)
 from codecnb.generators.claude import GeneratorAuthError
 from codecnb.generators.extract import extract_program
+from codecnb.generators.prompting import task_prompt
 from codecnb.generators.replay import GeneratorExhausted
 from codecnb.sandbox.policy import static_check
 from conftest import run_cli
@@ -115,11 +116,14 @@ def test_budget_stops_before_the_call_that_would_pass_it(api):
     with pytest.raises(BudgetExhausted):
         claude(budget=Budget(usd=0.01)).propose(History())
     assert api.requests == []                              # stopped before any call
-    gen = claude(budget=Budget(usd=0.03), max_tokens=1000)
-    gen.propose(History())              # worst case ~$0.023 (prompt + 1000 output tokens)
+    probe = claude(max_tokens=1000)
+    worst, _ = probe.worst_case(probe.model, [{"role": "user",
+                                               "content": task_prompt(History(), None)}])
+    gen = claude(budget=Budget(usd=worst + 0.01), max_tokens=1000)
+    gen.propose(History())              # the worst case of this call fits the budget
     assert gen.budget.spent_usd == pytest.approx(0.01665)
     with pytest.raises(BudgetExhausted):
-        gen.propose(History())          # $0.01665 spent + ~$0.023 worst case > $0.03
+        gen.propose(History())          # $0.01665 spent + the same worst case > the budget
     assert len(api.requests) == 1
     with pytest.raises(BudgetExhausted):
         claude(budget=Budget(tokens=1000)).propose(History())
@@ -138,12 +142,13 @@ def test_previous_failure_message_is_in_the_next_request(api):
     claude().propose(history)
     text = api.user_texts(0)
     assert "operands could not be broadcast together with shapes (16,16) (8,8)" in text
-    assert "failed (exception)" in text
+    assert "failed (exception at line 5" in text          # the failing line is quoted
 
 
 def test_best_programs_and_parent_code_are_in_the_request(api):
     from codecnb.generators.candidate import Candidate
-    history, starter = History(), builtin_program("starter")
+    from codecnb.generators.family_space import STARTER, render
+    history, starter = History(), render(STARTER)     # the family's member closest to it
     res = evaluate(starter, "synthetic:?size=64x48&frames=4", qualities=[20, 50, 80])
     assert res.bd_rate["jpeg"] is not None
     history.add(Candidate(starter, "replay"), res)
@@ -151,7 +156,7 @@ def test_best_programs_and_parent_code_are_in_the_request(api):
     cand = claude(explore=0.0).propose(history)
     text = api.user_texts(0)
     assert "Improve this program" in text and "def _qtable" in text    # the parent's code
-    assert "kbps" in text and "BD-rate vs jpeg" in text
+    assert "kbps" in text and "BD-rate: vs jpeg" in text       # the parent's measurements
     assert cand.parents == [history.entries[0].sha256]
 
 

@@ -138,15 +138,23 @@ class AnthropicGenerator:
         return text.replace(self._key, "[ANTHROPIC_API_KEY]")
 
     # -- one call -------------------------------------------------------------------------
+    def worst_case(self, model: str, messages: list[dict],
+                   max_tokens: int | None = None) -> tuple[float, int]:
+        """The most a call could cost: (USD, tokens), with the prompt over-estimated at two
+        characters a token (about 3.5 in practice) and charged at the dearer of the input
+        and cache-write prices, plus every output token allowed."""
+        price, max_tokens = self.prices[model], max_tokens or self.max_tokens
+        chars = len(self.system) + sum(len(m["content"]) for m in messages)
+        worst_in = chars // 2 + 64
+        return (worst_in * max(price.input, price.cache_write) / 1e6
+                + max_tokens * price.output / 1e6, worst_in + max_tokens)
+
     def _call(self, model: str, messages: list[dict], cand: Candidate,
               max_tokens: int | None = None) -> str:
         """One Messages call, checked against the budget first and charged to ``cand``."""
         import anthropic
-        price, max_tokens = self.prices[model], max_tokens or self.max_tokens
-        chars = len(self.system) + sum(len(m["content"]) for m in messages)
-        worst_in = chars // 2 + 64   # a generous over-estimate (~3.5 characters per token)
-        self.budget.check(worst_in * max(price.input, price.cache_write) / 1e6
-                          + max_tokens * price.output / 1e6, worst_in + max_tokens)
+        max_tokens = max_tokens or self.max_tokens
+        self.budget.check(*self.worst_case(model, messages, max_tokens))
         t0 = time.perf_counter()
         try:
             resp = self.client.messages.create(
@@ -166,7 +174,7 @@ class AnthropicGenerator:
         usage = resp.usage
         u = {k: getattr(usage, k, 0) or 0 for k in ("input_tokens", "output_tokens",
              "cache_creation_input_tokens", "cache_read_input_tokens")}
-        cost = price.cost(u["input_tokens"], u["output_tokens"],
+        cost = self.prices[model].cost(u["input_tokens"], u["output_tokens"],
                           u["cache_creation_input_tokens"], u["cache_read_input_tokens"])
         self.budget.charge(cost, sum(u.values()))
         cand.input_tokens += u["input_tokens"]

@@ -117,7 +117,8 @@ def task_prompt(history: History, parent: HistoryEntry | None, *,
         The latest model-written summary of what has worked.
     """
     shown = inspirations if inspirations is not None else history.best(3)
-    best = "\n".join(_describe(e) for e in shown) or "(none yet: beat the starter)"
+    best = "\n".join(_describe(e) for e in shown) or (
+        "(none yet: beat the starter)" if parent is None else "(none but the one below)")
     fails = "\n".join(_failure(e) for e in history.recent_failures(3) if e.failure) or "(none)"
     if parent is not None and mode != "new idea":
         instruction = template("improve_diff" if mode == "diff" else "improve").substitute(
