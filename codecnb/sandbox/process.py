@@ -20,6 +20,7 @@ import logging
 import mmap
 import os
 import secrets
+import select
 import shutil
 import signal
 import struct
@@ -163,7 +164,6 @@ class SandboxProcess:
             if left <= 0:
                 self.kill()
                 raise protocol.timeout_failure(stage)
-            import select
             ready, _, _ = select.select([self._rfd], [], [], left)
             if not ready:
                 continue
@@ -226,6 +226,13 @@ class SandboxProcess:
         reply = self.receive(deadline, stage)
         wall = time.perf_counter() - t0
         cpu = self.cgroup.cpu_seconds() - cpu0 if self.cgroup else None
+        if self.cgroup is not None and self.cgroup.out_of_memory():
+            # a process of the group was killed for the group's limit, even if not this one
+            self.kill()
+            raise CandidateFailed(Failure(
+                "memory", f"{stage} exceeded the memory limit of "
+                f"{self.limits.memory_bytes >> 20} MiB (its processes, memfds and files "
+                f"together)", stage=stage))
         return reply, CallTime(wall, cpu)
 
     def encode(self, shape: tuple[int, ...], quality: int, deadline: float,

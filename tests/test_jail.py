@@ -1,0 +1,491 @@
+"""The second-generation sandbox against programs that have read its code.
+
+Every attack here runs with the Python layers (audit hook, import guard) switched OFF and the
+modules it needs allowed, so that what is tested is the operating-system layers alone: the
+bubblewrap jail, the unprivileged host uid, seccomp and the cgroups. Each attack records
+what the kernel answered and reports it in an exception message; the test asserts the
+specific refusal (an errno), not just "failed". The same programs also run with the Python
+layers on, where they must be refused by them (kind ``isolation``).
+"""
+from __future__ import annotations
+
+import dataclasses
+import errno
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from codecnb.evaluation import evaluate
+from codecnb.sandbox import verify
+from codecnb.sandbox.isolation import plan as sandbox_plan
+from codecnb.sandbox.limits import GiB, Limits, MiB
+from codecnb.sandbox.policy import ImportPolicy
+from codecnb.sandbox.reaper import descendants
+from conftest import ROOT, run_cli
+
+SOURCE = "synthetic:pan?size=64x48&frames=8"
+LIMITS = Limits(segment_timeout_s=8, evaluation_timeout_s=60, startup_timeout_s=30)
+EVERYTHING = ("os", "sys", "ctypes", "socket", "json", "threading", "time", "signal", "errno", "stat",
+              "subprocess", "gc", "mmap", "resource", "fcntl", "select", "struct")
+
+HEADER = """
+import ctypes, errno, json, os, socket, sys
+import numpy as np
+libc = ctypes.CDLL(None, use_errno=True)
+NR = {"add_key": 248, "keyctl": 250, "unshare": 272, "mount": 165, "ptrace": 101,
+      "bpf": 321, "perf_event_open": 298, "userfaultfd": 323, "io_uring_setup": 425,
+      "process_vm_readv": 310, "setns": 308, "init_module": 175, "kexec_load": 246,
+      "pivot_root": 155, "chroot": 161}
+def sys_call(name, *args):
+    ctypes.set_errno(0)
+    r = libc.syscall(ctypes.c_long(NR[name]), *[ctypes.c_long(a) for a in args])
+    return 0 if r >= 0 else ctypes.get_errno()
+def err(fn):
+    try:
+        fn()
+        return 0
+    except OSError as e:
+        return e.errno
+def write(path, text="x"):
+    with open(path, "w") as f:
+        f.write(text)
+def report(outcome):
+    raise RuntimeError("OUTCOME " + json.dumps(outcome))
+"""
+
+
+def attack(body: str, where: str = "encode") -> str:
+    """A program whose ``where`` runs ``body`` (which fills ``out``) and reports it."""
+    indented = "\n".join("    " + line for line in body.strip().splitlines())
+    run = f"def {where}(*args):\n    out = {{}}\n{indented}\n    report(out)\n"
+    other = ("def decode(data):\n    return np.zeros((4, 48, 64, 3), np.uint8)\n"
+             if where == "encode" else
+             "def encode(frames, quality):\n    return b'x'\n")
+    return HEADER + run + other
+
+
+def run(program: str, *, audit: bool = False, source: str = SOURCE, limits=LIMITS,
+        frames: int | None = None, segment_frames: int = 4, qualities=(50,)):
+    plan = dataclasses.replace(sandbox_plan(), audit=audit)
+    return evaluate(program, source, qualities=list(qualities), segment_frames=segment_frames,
+                    frames=frames, baselines=(), limits=limits,
+                    policy=ImportPolicy().widened(*EVERYTHING), isolation=plan)
+
+
+def outcome(res) -> dict:
+    assert not res.ok and res.failure.kind == "exception", res.failure
+    match = re.search(r"OUTCOME (\{.*\})", res.failure.message)
+    assert match, res.failure.message
+    return json.loads(match.group(1))
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    """After every case: no process, no cgroup folder, no file of the sandbox remains."""
+    before = descendants(os.getpid())
+    tmp_before = set(os.listdir("/tmp")) | set(os.listdir("/dev/shm"))
+    yield
+    assert not descendants(os.getpid()) - before, "a sandbox process survived"
+    plan = sandbox_plan()
+    for parent in plan.cgroups.parents.values():
+        left = [p.name for p in parent.iterdir() if p.is_dir()] if parent.exists() else []
+        assert not left, f"cgroups left behind: {left}"
+    new = (set(os.listdir("/tmp")) | set(os.listdir("/dev/shm"))) - tmp_before
+    assert not [n for n in new if n.startswith(("codecnb-sandbox", "codecnb-probe"))], new
+
+
+# -- 1. never host root ----------------------------------------------------------------
+def test_host_kernel_interfaces_refuse_the_candidate():
+    res = run(attack("""
+out["core_pattern"] = err(lambda: write("/proc/sys/kernel/core_pattern", "|/tmp/x"))
+out["panic"] = err(lambda: write("/proc/sys/kernel/panic", "1"))
+out["overcommit"] = err(lambda: write("/proc/sys/vm/overcommit_memory", "1"))
+out["sysrq"] = err(lambda: write("/proc/sysrq-trigger", "h"))
+out["kmsg"] = os.path.exists("/dev/kmsg")
+out["shadow"] = [p for p in ("/etc/shadow", "/etc/shadow-", "/etc/gshadow-") if os.path.exists(p)]
+out["uid"] = os.getuid()
+out["setuid0"] = err(lambda: os.setuid(0))
+"""))
+    o = outcome(res)
+    for key in ("core_pattern", "panic", "overcommit", "sysrq"):
+        assert o[key] in (errno.EACCES, errno.EROFS, errno.EPERM, errno.ENOENT), (key, o)
+    assert o["kmsg"] is False and o["shadow"] == []
+    assert o["setuid0"] in (errno.EPERM, errno.EINVAL)  # uid 0 is not even mapped
+
+
+def test_candidate_process_has_an_unprivileged_host_uid_and_no_capabilities():
+    """Seen from outside while the program runs: host uid and gid never 0, no capability,
+    no_new_privs, seccomp in filter mode, every namespace its own."""
+    from codecnb.sandbox.process import SandboxProcess
+    plan = sandbox_plan()
+    program = "def encode(frames, quality):\n    return b''\ndef decode(data):\n    return 0\n"
+    p = SandboxProcess("encode", program, in_size=4096, out_size=4096, plan=plan,
+                       limits=LIMITS, policy=ImportPolicy())
+    try:
+        p.wait_ready(time.monotonic() + 30)
+        pid = verify._candidate_pid(p.proc.pid, p.cgroup, "/usr/lib/codecnb/child.py")
+        status = Path(f"/proc/{pid}/status").read_text()
+        uids = re.search(r"Uid:\s+(.*)", status).group(1).split()
+        assert all(int(u) >= 1_000_000 for u in uids), uids  # never 0, never a system uid
+        assert re.search(r"CapEff:\s+0+\n", status) and re.search(r"CapBnd:\s+0+\n", status)
+        assert "NoNewPrivs:\t1" in status and "Seccomp:\t2" in status
+        held = verify.outside_view(pid, p.cgroup)
+        assert {"user-namespace", "pid-namespace", "net-namespace", "mount-namespace",
+                "ipc-namespace", "uts-namespace", "cgroup-member"} <= held
+    finally:
+        p.close()
+
+
+# -- 2. channels from encoder to decoder --------------------------------------------------
+@pytest.mark.parametrize("where", ["encode", "decode"])
+def test_seccomp_refuses_keyrings_namespaces_mounts_tracing_and_sockets(where):
+    res = run(attack("""
+key = ctypes.create_string_buffer(b"user"); desc = ctypes.create_string_buffer(b"frames")
+out["add_key"] = sys_call("add_key", ctypes.addressof(key), ctypes.addressof(desc), 0, 0, -3)
+out["keyctl"] = sys_call("keyctl", 1, 0)
+out["unshare_user"] = sys_call("unshare", 0x10000000)
+out["unshare_net"] = sys_call("unshare", 0x40000000)
+out["setns"] = sys_call("setns", 0, 0)
+out["mount"] = sys_call("mount", 0, 0, 0, 0, 0)
+out["pivot_root"] = sys_call("pivot_root", 0, 0)
+out["ptrace"] = sys_call("ptrace", 0, 0, 0, 0)
+out["process_vm_readv"] = sys_call("process_vm_readv", 1, 0, 0, 0, 0, 0)
+out["bpf"] = sys_call("bpf", 0, 0, 0)
+out["perf_event_open"] = sys_call("perf_event_open", 0, 0, -1, -1, 0)
+out["userfaultfd"] = sys_call("userfaultfd", 0)
+out["io_uring_setup"] = sys_call("io_uring_setup", 1, 0)
+out["init_module"] = sys_call("init_module", 0, 0, 0)
+out["kexec_load"] = sys_call("kexec_load", 0, 0, 0, 0)
+out["unix_socket"] = err(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+out["inet_socket"] = err(lambda: socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
+out["socketpair"] = err(lambda: socket.socketpair())
+""", where))
+    o = outcome(res)
+    assert {k: v for k, v in o.items() if v != errno.EPERM} == {}, o
+
+
+def test_a_setsid_daemon_is_frozen_and_killed_with_its_group():
+    """A helper that leaves the process group and session keeps running only while its
+    encoder does: the encoder's whole cgroup is frozen while the decoders run, and killed
+    at the end; it can reach nothing the decoder sees."""
+    res = run(HEADER + """
+import time
+def encode(frames, quality):
+    if os.fork() == 0:
+        os.setsid()
+        if os.fork() == 0:
+            while True:           # a daemon counting in its own files
+                with open("/sandbox/beat", "a") as f:
+                    f.write("x")
+                time.sleep(0.001)
+        os._exit(0)
+    return b"x"
+def decode(data):
+    time.sleep(0.3)              # the daemon would run meanwhile, if it could
+    found = [p for p in ("/sandbox/beat",) if os.path.exists(p)]
+    procs = sorted(int(p) for p in os.listdir("/proc") if p.isdigit())
+    report({"found": found, "procs": procs})
+""")
+    o = outcome(res)
+    assert o["found"] == [] and o["procs"] == [1, 2], o  # bwrap's init and the decoder
+
+
+# -- 3. the source is not on disk ----------------------------------------------------------
+def test_root_is_an_allowlist(testdata):
+    clip = testdata / "park_joy_480x270.y4m"
+    res = run(attack(f"""
+out["root"] = sorted(os.listdir("/"))
+out["present"] = [p for p in {[str(clip), str(clip.parent), str(ROOT / ".git"), str(ROOT),
+                              "/etc", "/home", "/var", "/tmp", "/usr/bin", "/bin/sh",
+                              "/root/.cache", "/var/cache/codecnb", "/sys", "/run"]!r}
+                  if os.path.exists(p)]
+mounts = open("/proc/self/mountinfo").read()
+out["mount_leaks"] = [n for n in ({str(clip.parent)!r}, "testdata", ".git") if n in mounts]
+out["write_usr"] = err(lambda: write("/usr/lib/codecnb/x"))
+out["write_root"] = err(lambda: write("/x"))
+"""), source=str(clip), frames=4)
+    o = outcome(res)
+    assert set(o["root"]) <= {"usr", "lib", "lib64", "root", "proc", "dev", "sandbox"}, o["root"]
+    assert o["present"] == [], o["present"]
+    assert o["mount_leaks"] == []
+    assert o["write_usr"] in (errno.EROFS, errno.EACCES, errno.ENOENT)
+    assert o["write_root"] in (errno.EROFS, errno.EACCES)
+
+
+def test_python_layers_switched_off_by_the_program_leave_the_os_layers(testdata):
+    """The import guard's closure holds the real import: a program that digs it out gets
+    `os`, and then meets the jail."""
+    res = run("""
+def encode(frames, quality):
+    cells = [c.cell_contents for c in __import__.__closure__ or ()]
+    real = [c for c in cells if getattr(c, "__name__", "") == "__import__"][0]
+    o = real("os")
+    out = {"listing": sorted(o.listdir("/")),
+           "core": 0}
+    try:
+        open("/proc/sys/kernel/core_pattern", "w").write("|/x")
+    except OSError as e:
+        out["core"] = e.errno
+    raise RuntimeError("OUTCOME " + real("json").dumps(out))
+def decode(data):
+    return None
+""", audit=False)
+    o = outcome(res)
+    assert o["core"] in (errno.EACCES, errno.EROFS)
+    assert "sandbox" in o["listing"] and "etc" not in o["listing"]
+
+
+# -- 4. forged control messages ----------------------------------------------------------------
+FORGE = HEADER + """
+import struct
+def control_out():
+    # the bootstrap's private copy of its reply pipe: the first pipe fd above 2 opened for
+    # writing
+    import stat, fcntl
+    for fd in range(3, 64):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISFIFO(st.st_mode) and fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_WRONLY:
+            return fd
+def forge(raw):
+    os.write(control_out(), raw)
+def forge_json(obj):
+    data = json.dumps(obj).encode() if not isinstance(obj, bytes) else obj
+    forge(struct.pack("<I", len(data)) + data)
+"""
+
+
+@pytest.mark.parametrize("name,forgery,stage", [
+    ("negative-byte-count", 'forge_json({"ok": True, "nbytes": -1})', "encode"),
+    ("byte-count-past-the-buffer", 'forge_json({"ok": True, "nbytes": 1 << 40})', "encode"),
+    ("byte-count-not-an-integer", 'forge_json({"ok": True, "nbytes": 1.5})', "encode"),
+    ("unknown-failure-kind", 'forge_json({"ok": False, "kind": "rm -rf"})', "encode"),
+    ("deeply-nested", 'forge_json(b"[" * 100000 + b"]" * 100000)', "encode"),
+    ("not-json", 'forge(struct.pack("<I", 5) + b"\\xff\\xfe{{]")', "encode"),
+    ("huge-length", 'forge(struct.pack("<I", 1 << 31))', "encode"),
+    ("not-an-object", 'forge_json([1, 2, 3])', "encode"),
+    ("decode-shape-lie", 'forge_json({"ok": True, "shape": [4, 48, 64, 3, "x"]})', "decode"),
+])
+def test_forged_replies_are_protocol_failures(name, forgery, stage):
+    body = f"    {forgery}\n    import time\n    time.sleep(5)\n"
+    if stage == "encode":
+        program = FORGE + f"def encode(frames, quality):\n{body}" \
+            "def decode(data):\n    return None\n"
+    else:
+        program = FORGE + "def encode(frames, quality):\n    return b'x'\n" \
+            f"def decode(data):\n{body}"
+    t0 = time.monotonic()
+    res = run(program)
+    assert res.failure is not None and res.failure.kind == "protocol", (name, res.failure)
+    assert time.monotonic() - t0 < 30
+
+
+def test_a_child_cannot_fill_its_own_request_pipe():
+    """Reopening its request pipe for writing through /proc and filling it would block
+    the evaluator's next write: the pipe belongs to the evaluator's uid, so the reopen is
+    refused; were it not, writes to a child have a deadline too."""
+    res = run(FORGE + """
+def encode(frames, quality):
+    import fcntl, stat
+    for fd in range(3, 64):
+        try:
+            st = os.fstat(fd)
+        except OSError:
+            continue
+        if stat.S_ISFIFO(st.st_mode) and not fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_WRONLY:
+            try:
+                w = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK)
+            except OSError as e:
+                report({"reopen": e.errno})
+            try:
+                while True:
+                    os.write(w, b"\\0" * 65536)
+            except BlockingIOError:
+                pass
+    return b"x"
+def decode(data):
+    return np.zeros((4, 48, 64, 3), np.uint8)
+""", qualities=(30, 70), limits=dataclasses.replace(LIMITS, segment_timeout_s=3))
+    if res.failure.kind == "exception":
+        assert outcome(res) == {"reopen": errno.EACCES}
+    else:
+        assert res.failure.kind in {"timeout", "protocol"}, res.failure
+
+
+def test_times_are_measured_by_the_evaluator():
+    res = run(HEADER + """
+import time
+def encode(frames, quality):
+    time.sleep(0.4)
+    time.perf_counter = lambda: 0.0   # a lie the evaluator never asks for
+    time.monotonic = lambda: 0.0
+    return b"x" * 10
+def decode(data):
+    time.sleep(0.2)
+    return np.zeros((4, 48, 64, 3), np.uint8)
+""", frames=4)
+    assert res.ok, res.failure
+    assert res.points[0].encode_s >= 0.4 and res.points[0].decode_s >= 0.2
+
+
+# -- 5. limits over the whole tree ----------------------------------------------------------------
+def test_memory_in_memfds_counts():
+    res = run(HEADER + """
+def encode(frames, quality):
+    fds = []
+    for _ in range(6):                      # 6 x 200 MiB of memfd, none in the address space
+        fd = os.memfd_create("hoard")
+        chunk = b"\\1" * (1 << 20)
+        for _ in range(200):
+            os.write(fd, chunk)
+        fds.append(fd)
+    return b"x"
+def decode(data):
+    return None
+""", limits=dataclasses.replace(LIMITS, memory_bytes=1 * GiB, segment_timeout_s=60))
+    assert not res.ok and res.failure.kind == "memory", res.failure
+
+
+@pytest.mark.slow
+def test_memory_over_several_processes_counts():
+    """Four children of 400 MiB each, each under the 1 GiB limit alone: the group's limit
+    is for all of them together, and the evaluation fails with kind memory."""
+    res = run(HEADER + """
+import time
+def encode(frames, quality):
+    kids = []
+    for _ in range(4):
+        pid = os.fork()
+        if pid == 0:
+            hog = np.ones(400 << 20, np.uint8)
+            time.sleep(3)
+            os._exit(0)
+        kids.append(pid)
+    for pid in kids:
+        os.waitpid(pid, 0)
+    return b"x"
+def decode(data):
+    return np.zeros((4, 48, 64, 3), np.uint8)
+""", limits=dataclasses.replace(LIMITS, memory_bytes=1 * GiB, segment_timeout_s=60))
+    assert not res.ok and res.failure.kind == "memory", res.failure
+
+
+def test_process_count_is_bounded_for_the_whole_tree():
+    res = run(attack("""
+import threading, time
+stop = threading.Event()
+started = 0
+try:
+    for _ in range(500):
+        threading.Thread(target=stop.wait).start()
+        started += 1
+except RuntimeError:
+    pass
+out["threads"] = started
+forks = 0
+for _ in range(50):
+    try:
+        if os.fork() == 0:
+            time.sleep(30)
+            os._exit(0)
+        forks += 1
+    except OSError as e:
+        out["fork_errno"] = e.errno
+        break
+out["forks"] = forks
+stop.set()
+"""), limits=dataclasses.replace(LIMITS, processes=64))
+    o = outcome(res)
+    assert o["threads"] < 64 and o.get("fork_errno") == errno.EAGAIN, o
+
+
+# -- 6. program size ----------------------------------------------------------------------------
+def test_a_program_over_the_size_cap_never_runs():
+    frames = np.zeros((4, 48, 64, 3), np.uint8)
+    program = ("import numpy as np\nDATA = " + repr(frames.tobytes() * 2) + "\n"
+               "def encode(frames, quality):\n    return b'x'\n"
+               "def decode(data):\n    return np.frombuffer(DATA, np.uint8).reshape(4, 48, 64, 3)\n")
+    res = run(program)
+    assert res.failure.kind == "program-size" and res.failure.stage == "static"
+    assert res.program_bytes == len(program.encode()) > 64 << 10
+    assert "program-size" in res.to_json()
+
+
+# -- 7. lifetime: SIGTERM of the evaluator ----------------------------------------------------
+def _runs_child(pid: int) -> bool:
+    try:
+        return b"/usr/lib/codecnb/child.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+
+
+def test_sigterm_of_the_evaluator_leaves_nothing(tmp_path):
+    program = tmp_path / "slow.py"
+    program.write_text("import time\nimport numpy as np\n"
+                       "def encode(frames, quality):\n    time.sleep(60)\n    return b'x'\n"
+                       "def decode(data):\n    return None\n")
+    proc = subprocess.Popen([sys.executable, "-m", "codecnb", "eval", str(program),
+                             "--source", SOURCE, "--quality", "50"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=tmp_path,
+                            env={**os.environ, "CODECNB_CACHE_DIR": str(tmp_path / "cache")})
+    deadline = time.monotonic() + 60
+    sandboxed = set()
+    while time.monotonic() < deadline and not sandboxed:
+        time.sleep(0.2)
+        sandboxed = {p for p in descendants(proc.pid) if _runs_child(p)}
+    assert sandboxed, proc.stderr.read1().decode() if proc.poll() is not None else "no sandbox"
+    time.sleep(1.0)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 128 + signal.SIGTERM
+    deadline = time.monotonic() + 5
+    while (alive := [p for p in sandboxed if _runs_child(p)]) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not alive, alive
+    for ctrl in ("pids", "freezer", "cpuacct"):
+        stale = [p for p in Path(f"/sys/fs/cgroup/{ctrl}").glob(f"codecnb-{proc.pid}-*")]
+        assert not stale, stale
+
+
+# -- Python layers on: the same attacks are refused earlier ---------------------------------------
+def test_with_the_python_layers_on_the_attacks_are_refused_first():
+    res = run(attack('out["x"] = err(lambda: write("/proc/sys/kernel/core_pattern"))'),
+              audit=True)
+    assert res.failure.kind == "isolation"
+    res = run(FORGE + "def encode(frames, quality):\n    forge_json({'ok': True, 'nbytes': -1})"
+              "\n    return b'x'\ndef decode(data):\n    return None\n", audit=True)
+    assert res.failure.kind in {"isolation", "protocol"}
+
+
+def test_multi_segment_decoder_side_cheat_scores_nothing(testdata):
+    """A decoder that looks for the frames anywhere it can (files, /proc, environment)
+    over two segments of a real clip finds nothing and scores nothing."""
+    clip = testdata / "park_joy_480x270.y4m"
+    res = run(HEADER + """
+def encode(frames, quality):
+    try:
+        write("/sandbox/frames.bin", "x")
+    except OSError:
+        pass
+    return b"\\0"
+def decode(data):
+    seen = []
+    for root in ("/sandbox", "/proc/1", "/dev"):
+        try:
+            seen += os.listdir(root)
+        except OSError:
+            pass
+    if "frames.bin" in seen:
+        raise RuntimeError("found the encoder's file")
+    return np.zeros((2, 270, 480, 3), np.uint8)
+""", source=str(clip), frames=4, segment_frames=2)
+    assert res.ok and all(p.psnr_y < 15 for p in res.points), res.failure
