@@ -5,7 +5,8 @@ a middleware that logs every request and injects faults on demand.
 
 Faults are read from FAULTFILE (JSON) at each object GET:
 ``{"cut_after": N, "times": K}`` cuts the connection after N body bytes, K times;
-``{"slow": seconds_per_mib}`` streams the body slowly.
+``{"slow": seconds_per_mib}`` streams the body slowly;
+``{"flip_at": N}`` flips the bits of body byte N (a corrupt object of the right size).
 """
 from __future__ import annotations
 
@@ -41,7 +42,8 @@ def make_app(log: Path, faults: Path):
             else:
                 cut = None
         slow = fault.get("slow")
-        if cut is None and not slow:
+        flip = fault.get("flip_at")
+        if cut is None and not slow and flip is None:
             return body
 
         def stream():
@@ -54,6 +56,10 @@ def make_app(log: Path, faults: Path):
                         raise ConnectionAbortedError("fault injected: connection cut")
                     if slow:
                         time.sleep(slow * len(piece) / (1 << 20))
+                    if flip is not None and sent <= flip < sent + len(piece):
+                        piece = bytearray(piece)
+                        piece[flip - sent] ^= 0xFF
+                        piece = bytes(piece)
                     sent += len(piece)
                     yield piece
         return stream()

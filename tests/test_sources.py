@@ -126,3 +126,16 @@ def test_cli_odd_dimensions():
 
 def test_cli_bad_environment_variable():
     assert_user_error(run_cli("baselines", env={"CODECNB_FRAMES": "many"}), "CODECNB_FRAMES")
+
+
+def test_generated_source_identity_is_its_canonical_parameters():
+    import hashlib
+    from codecnb.sources.identity import source_identity, source_sha256
+    from codecnb.sources.synthetic import GENERATOR_VERSION
+    a = open_source("synthetic:pan?size=64x48&frames=4")
+    same = open_source("synthetic:pan?frames=4&seed=0&fps=25&size=64x48")
+    other = open_source("synthetic:pan?size=64x48&frames=4&seed=1")
+    assert source_sha256(a) == source_sha256(same) != source_sha256(other)
+    assert source_sha256(a) != hashlib.sha256(a.info.uri.encode()).hexdigest()
+    assert f'"version": "{GENERATOR_VERSION}"' in source_identity(a)
+    assert source_identity(a) == source_identity(same)

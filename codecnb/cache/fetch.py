@@ -61,6 +61,37 @@ def _head(obj: S3Object) -> dict:
     return s3_client().head_object(**args)
 
 
+def part_sizes(obj: S3Object, head: dict, parts: int) -> list[int] | None:
+    """The byte sizes of a multipart object's ``parts`` parts, as S3 reports them:
+    ``GetObjectAttributes`` (ObjectParts), else a HEAD with ``PartNumber`` per part; None
+    when the server says neither."""
+    client = s3_client()
+    version = {"VersionId": obj.version_id} if obj.version_id else {}
+    try:
+        attrs = client.get_object_attributes(Bucket=obj.bucket, Key=obj.key,
+                                             ObjectAttributes=["ObjectParts"],
+                                             MaxParts=1000, **version)
+        listed = [p["Size"] for p in attrs.get("ObjectParts", {}).get("Parts", [])
+                  if "Size" in p]
+        if len(listed) == parts:
+            return listed
+    except Exception as exc:  # noqa: BLE001 - not implemented by every S3 server
+        log.debug("GetObjectAttributes %s: %s", obj.uri, exc)
+    sizes = []
+    try:
+        for n in range(1, parts + 1):
+            r = client.head_object(Bucket=obj.bucket, Key=obj.key, PartNumber=n, **version)
+            if r.get("PartsCount") not in (None, parts):
+                return None
+            sizes.append(int(r["ContentLength"]))
+    except Exception as exc:  # noqa: BLE001
+        log.debug("HEAD PartNumber %s: %s", obj.uri, exc)
+        return None
+    if sum(sizes) != head["ContentLength"]:
+        return None
+    return sizes
+
+
 def _bucket_exists(bucket: str) -> bool:
     """A HEAD of a missing object says 404 whether the key or the bucket is missing."""
     try:
@@ -83,7 +114,7 @@ def _download(obj: S3Object, head: dict, folder: Path) -> Path:
         bar.unit_scale = True
         s3_client().download_file(obj.bucket, obj.key, str(tmp), ExtraArgs=extra, Config=cfg,
                                   Callback=bar.update)
-    problem = verify(tmp, head)
+    problem = verify(tmp, head, lambda n: part_sizes(obj, head, n))
     if problem:
         tmp.unlink(missing_ok=True)
         raise CacheError(f"source {obj.uri!r}: the download does not match the object "

@@ -15,9 +15,17 @@ def source_identity(source: Source) -> str:
         st = path.stat()
         what = f"file:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
     else:
-        what = f"generated:{source.info.uri}"
+        what = f"generated:{_canonical_json(source)}"
     window = getattr(source, "window", None)
     return f"{what}|{window}|{source.info.width}x{source.info.height}"
+
+
+def _canonical_json(source: Source) -> str:
+    import json
+    canonical = getattr(source, "canonical", None)
+    if canonical is None:  # a generated source without canonical parameters: its URI
+        return json.dumps({"uri": source.info.uri})
+    return json.dumps(canonical(), sort_keys=True)
 
 
 def content_sha256(path: Path, chunk: int = 1 << 22) -> str:
@@ -31,13 +39,14 @@ def content_sha256(path: Path, chunk: int = 1 << 22) -> str:
 
 def source_sha256(source: Source) -> str:
     """SHA-256 of a source's file content (remembered per file identity in the cache folder,
-    so a large file is hashed once per machine), or of the URI for generated sources."""
+    so a large file is hashed once per machine), or for a generated source of its canonical
+    parameters and generator version (sorted-key JSON), whatever the URI's spelling."""
     import json
     import os
     from codecnb import config
     path: Path | None = getattr(source, "path", None)
     if path is None:
-        return hashlib.sha256(source.info.uri.encode()).hexdigest()
+        return hashlib.sha256(_canonical_json(source).encode()).hexdigest()
     st = path.stat()
     ident = f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
     memo = Path(config.resolve("cache_dir")) / "hashes.json"

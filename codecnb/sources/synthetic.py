@@ -37,8 +37,19 @@ def _texture(h: int, w: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(out, 0, 255)
 
 
+#: Bump when the generated pixels of any kind change (part of a generated clip's identity).
+GENERATOR_VERSION = "1"
+
+
 class SyntheticSource(Source):
     """A generated clip; the same URI always gives the same frames."""
+
+    def canonical(self) -> dict:
+        """What the clip's pixels depend on, with defaults filled in: the generator and its
+        version, kind, size, length, frame rate and seed (not the URI's spelling)."""
+        return {"generator": "codecnb.synthetic", "version": GENERATOR_VERSION,
+                "kind": self.kind, "size": [self.width, self.height], "frames": self.total,
+                "fps": self.info.fps, "seed": self.seed}
 
     def __init__(self, kind: str, uri: str, window: Window, options: dict[str, str]):
         kind = kind or "pan"

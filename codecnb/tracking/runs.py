@@ -15,7 +15,9 @@ Candidate runs hold
             rejected (proposals rejected as not novel before this one);
             per-frame frame_psnr_y_q{Q} and frame_ssim_y_q{Q} as steps
   artifacts candidate.py, prompt.txt, response.txt, result.json, rd.png, frames.png,
-            iteration.ipynb (executed), iteration.html; rejections.json and the
+            iteration.ipynb (executed), iteration.html; per_frame_nonfinite.json: the
+            per-frame steps MLflow cannot hold (lossless frames: PSNR "inf"), as
+            {metric: [[step, "inf"], ...]}, named by the tag codecnb.per_frame_nonfinite; rejections.json and the
             generator's own artifacts (search summary, tuning study) when it made them
 """
 from __future__ import annotations
@@ -37,6 +39,7 @@ FAILURE_KIND, FAILURE_MESSAGE = "codecnb.failure_kind", "codecnb.failure_message
 STOP_REASON = "codecnb.stop_reason"          # on a parent run: why generation stopped early
 GENERATOR_SETTINGS = "codecnb.generator_settings"
 GROUP_PARAM = "spec_group"                   # equal for comparable results
+NONFINITE = "codecnb.per_frame_nonfinite"    # per-frame metrics with "inf" steps (artifact)
 TERMINAL = ("FINISHED", "FAILED", "KILLED")
 
 
@@ -206,14 +209,17 @@ def log_failure(c, run_id: str, kind: str, message: str) -> None:
 def log_result(c, run_id: str, result) -> None:
     """Metrics, per-frame steps, failure tags and result.json of an EvaluationResult."""
     ms = []
+    infinite: dict[str, list] = {}   # per-frame values MLflow cannot hold (lossless frames)
     for p in result.points:
         q = p.quality
         ms += [metric(f"kbps_q{q}", p.kbps), metric(f"psnr_y_q{q}", p.psnr_y),
                metric(f"ssim_y_q{q}", p.ssim_y), metric(f"bytes_q{q}", p.bytes)]
-        for i, v in enumerate(p.per_frame.get("psnr_y", [])):
-            ms.append(metric(f"frame_psnr_y_q{q}", v, step=i))
-        for i, v in enumerate(p.per_frame.get("ssim_y", [])):
-            ms.append(metric(f"frame_ssim_y_q{q}", v, step=i))
+        for name in ("psnr_y", "ssim_y"):
+            for i, v in enumerate(p.per_frame.get(name, [])):
+                if v is None or not math.isfinite(v):
+                    infinite.setdefault(f"frame_{name}_q{q}", []).append([i, v])
+                else:
+                    ms.append(metric(f"frame_{name}_q{q}", v, step=i))
     for name, v in result.bd_rate.items():
         ms.append(metric(f"bd_rate_{name}", v))
     for name, v in result.bd_psnr.items():
@@ -226,6 +232,9 @@ def log_result(c, run_id: str, result) -> None:
     tags = {"codecnb.status": result.status, "codecnb.isolation": ",".join(result.isolation)}
     if any(math.isinf(p.psnr_y) for p in result.points):
         tags["codecnb.lossless"] = "true"
+    if infinite:  # kept, in the JSON form of docs/metrics.md ("inf"); also in result.json
+        log_text(c, run_id, jsonio.dumps(infinite), "per_frame_nonfinite.json")
+        tags[NONFINITE] = ",".join(sorted(infinite))
     log_batch(c, run_id, ms, params={"evaluator_version": result.evaluator_version}, tags=tags)
     if result.failure:
         log_failure(c, run_id, result.failure.kind, result.failure.message)
