@@ -442,3 +442,38 @@ def test_the_offline_sampler_starts_at_the_starter_and_never_proposes_a_known_pr
     assert OfflineGenerator(algorithm="pattern").propose(History()).settings["mode"] != "tpe"
     with pytest.raises(ConfigError):
         OfflineGenerator(algorithm="grid")
+
+
+# -- a campaign ------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_run_spreads_calls_over_two_models_and_evaluates_diff_candidates(api, tmp_path):
+    """codecnb run --models A,B: a full program first, then edits of the best; every
+    candidate evaluated by the iteration notebook and logged like any other."""
+    from codecnb.tracking import open_experiment
+    from codecnb.tracking import runs as R
+    from conftest import run_cli
+    a, b = "claude-haiku-4-5", "claude-sonnet-4-6"
+    edit = ("Idea {0}.\n<<<<<<< SEARCH\ndef decode(data):\n=======\ndef decode(data):\n"
+            "    _v = {0}\n>>>>>>> REPLACE\n")
+    api.script = [text_reply(fenced(LOSSY))] + [text_reply(edit.format(i)) for i in (1, 2, 3)]
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    proc = run_cli("run", "--generator", "anthropic", "--models", f"{a},{b}",
+                   "--iterations", "4", "--workers", "1",
+                   "--source", "synthetic:pan?size=64x48&frames=4", "--frames", "2",
+                   "--qualities", "30,70", "--tracking-uri", uri, "--experiment", "models",
+                   "--search", "islands=1,explore=0,diff=1,summary_every=0,tune_trials=0",
+                   env={"ANTHROPIC_API_KEY": KEY, "ANTHROPIC_BASE_URL": api.url})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    used = [r["body"]["model"] for r in api.requests]
+    assert len(used) == 4 and set(used) == {a, b}
+    assert a in proc.stdout and b in proc.stdout and "pp/$" in proc.stdout   # what each bought
+    c, exp = open_experiment("models", uri)
+    kids = R.search_all(c, exp, f"tags.`{R.ROLE}` = 'candidate'")
+    assert len(kids) == 4 and all(k.info.status == "FINISHED" for k in kids)
+    settings = [json.loads(k.data.tags["codecnb.generator_settings"]) for k in kids]
+    assert sorted(s["edit"] for s in settings) == ["diff", "diff", "diff", "full"]
+    shas = {k.data.tags[R.SHA] for k in kids}
+    assert program_hash(LOSSY) in shas
+    diffs = [k for k, s in zip(kids, settings) if s["edit"] == "diff"]
+    assert all(k.data.tags["codecnb.parents"] in shas for k in diffs)
+    assert all("bd_rate_jpeg" in k.data.metrics for k in kids)
