@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import math
+import os
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -244,3 +247,22 @@ def test_rgb_to_yuv420_known_colours():
     assert np.all(p.u == 128) and np.all(p.v == 128)    # greys have no chroma
     red = rgb_to_yuv420(np.full((2, 2, 3), (255, 0, 0), np.uint8))
     assert (red.y[0, 0], red.u[0, 0], red.v[0, 0]) == (81, 90, 240)
+
+
+def test_metric_pass_keeps_to_the_threads_setting():
+    # A fresh process (the pool is made once per process); 1 thread, not one per core.
+    code = """
+import threading
+import cv2
+import numpy as np
+from codecnb.metrics.quality import score_rgb, to_planes
+seg = np.random.default_rng(0).integers(0, 256, (6, 48, 64, 3), dtype=np.uint8)
+score_rgb(to_planes(seg), seg, seg[::-1].copy())
+print(sum(t.name.startswith("codecnb-metric") for t in threading.enumerate()),
+      cv2.getNumThreads())
+"""
+    env = {"PATH": os.environ["PATH"], "CODECNB_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["1", "1"]

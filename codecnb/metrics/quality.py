@@ -1,12 +1,13 @@
 """The standard metric pass: PSNR of Y, U, V (and RGB) plus Wang SSIM of Y, per frame and per
-clip, computed on all cores.
+clip, computed on all cores (or as many as the ``threads`` setting allows).
 
 Each source frame is prepared once per segment (:func:`to_planes`: its 4:2:0 planes and the
 Gaussian statistics of its Y plane, :class:`~codecnb.metrics.ssim.WangReference`) and then
 shared by every quality point and codec scored against it (:func:`score_rgb`). Frames are
 independent, so they are prepared and scored in parallel threads (OpenCV and NumPy release
-the GIL), as many as the ``threads`` setting (``CODECNB_THREADS``) allows. Clip values follow :mod:`codecnb.metrics.psnr` (PSNR of the mean MSE) and
-:mod:`codecnb.metrics.ssim` (``ssim_y`` is the mean of the per-frame Wang SSIMs).
+the GIL), as many as the ``threads`` setting (``CODECNB_THREADS``) allows. Clip values
+follow :mod:`codecnb.metrics.psnr` (PSNR of the mean MSE) and :mod:`codecnb.metrics.ssim`
+(``ssim_y`` is the mean of the per-frame Wang SSIMs).
 """
 from __future__ import annotations
 
