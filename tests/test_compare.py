@@ -156,3 +156,35 @@ def test_report_refuses_bad_input_in_one_line(campaign_store, tmp_path):
                               "-o", str(tmp_path / "no" / "r.html")), "does not exist")
     assert_user_error(run_cli("report", "-o", "r.html", cwd=tmp_path), "no MLflow store")
     assert list(tmp_path.iterdir()) == []    # nothing written, no store created
+
+
+def test_results_of_other_groups_are_left_out_and_said_so():
+    from codecnb.analysis.records import split_by_group
+    records = [rec(1, jpeg=-0.9), rec(2, jpeg=-0.1), rec(3, jpeg=-0.2)]
+    records[0].group, records[0].source = "v1|other-source", "other.mp4"
+    records[1].group = records[2].group = "v1|s"
+    kept, note = split_by_group(records)
+    assert [r.run_id for r in kept] == ["run2", "run3"]
+    assert "left out 1 candidate" in note and "other.mp4" in note
+    assert compare.leaderboard(kept, 5)[0]["run_id"] == "run3"   # not the -90 % of run1
+    assert split_by_group(kept) == (kept, "")
+
+
+@pytest.mark.slow
+def test_open_records_keeps_the_newest_group(tmp_path, caplog):
+    from codecnb.generators.candidate import Candidate
+    from codecnb.spec import build_spec
+    from codecnb.tracking import client, ensure_experiment
+    from codecnb.tracking import runs as R
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    c = client(uri)
+    exp = ensure_experiment(c, "codecnb")
+    for frames in (2, 3):          # two campaigns, different windows
+        spec = build_spec(source="synthetic:pan?size=64x48&frames=4", frames=frames)
+        parent = R.start_campaign(c, exp, f"c{frames}", spec, {}, {})
+        rid = R.create_candidate_run(c, exp, parent, 1, Candidate(f"# {frames}", "offline"),
+                                     R.spec_params(spec), [])
+        R.end_run(c, rid, "FINISHED")
+    _, records = open_records("codecnb", uri=uri)
+    assert len(records) == 1 and records[0].group == R.spec_group_key(spec)
+    assert "left out 1 candidate" in caplog.text

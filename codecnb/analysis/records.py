@@ -2,6 +2,7 @@
 layout they are read from)."""
 from __future__ import annotations
 
+import logging
 import math
 import tempfile
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from codecnb.rd import RDCurve, RDPoint
 from codecnb.tracking import open_experiment, retry_locked
 from codecnb.tracking import runs as R
 
+log = logging.getLogger(__name__)
 TOKEN_METRICS = ("tokens_input", "tokens_output", "tokens_cache_write", "tokens_cache_read")
 
 
@@ -47,6 +49,9 @@ class CandidateRecord:
     cost_usd, wall_s : float
         The proposal's cost; the iteration's wall time on its worker (seconds).
     failure_kind, failure_message : str or None
+    group : str
+        What makes results comparable: evaluator version, source, window, qualities (the
+        ``spec_group`` param; rebuilt from the params for runs of older versions).
     """
 
     run_id: str
@@ -68,6 +73,7 @@ class CandidateRecord:
     wall_s: float | None = None
     failure_kind: str | None = None
     failure_message: str | None = None
+    group: str = ""
 
     @property
     def ok(self) -> bool:
@@ -93,7 +99,10 @@ class CandidateRecord:
             points=points, encode_fps=m.get("encode_fps"), decode_fps=m.get("decode_fps"),
             tokens=int(sum(m.get(k, 0) for k in TOKEN_METRICS)),
             cost_usd=float(m.get("cost_usd", 0.0)), wall_s=m.get("wall_s"),
-            failure_kind=tags.get(R.FAILURE_KIND), failure_message=tags.get(R.FAILURE_MESSAGE))
+            failure_kind=tags.get(R.FAILURE_KIND), failure_message=tags.get(R.FAILURE_MESSAGE),
+            group=p.get(R.GROUP_PARAM) or "|".join(
+                p.get(k, "?") for k in ("evaluator_version", "source", "start", "frames",
+                                        "resize", "qualities", "segment_frames")))
 
     def curve(self, name: str | None = None) -> RDCurve:
         """The candidate's RD curve from its logged metrics (kbps, PSNR-Y, SSIM-Y only)."""
@@ -123,6 +132,29 @@ def load_candidates(c, experiment_id: str, campaign: str | None = None) -> list[
                   key=lambda r: (r.start_ms, r.iteration))
 
 
+def split_by_group(records: list[CandidateRecord], group: str | None = None
+                   ) -> tuple[list[CandidateRecord], str]:
+    """The records of one comparable group (``group``, default: that of the newest record),
+    and a sentence saying what was left out ("" when nothing was).
+
+    Results of different evaluator versions, sources, windows or qualities are never ranked
+    together: their numbers do not mean the same thing.
+    """
+    if not records:
+        return [], ""
+    group = group or records[-1].group
+    kept = [r for r in records if r.group == group]
+    others = [r for r in records if r.group != group]
+    if not others:
+        return kept, ""
+    sources = sorted({r.source for r in others})
+    note = (f"left out {len(others)} candidate(s) measured on another evaluator version, "
+            f"source, window or qualities ({len({r.group for r in others})} other group(s); "
+            f"sources {', '.join(sources[:3])}{' ...' if len(sources) > 3 else ''}); pick one "
+            f"campaign to see them")
+    return kept, note
+
+
 def load_result(c, run_id: str) -> EvaluationResult | None:
     """The full evaluation result (``result.json``) logged with a candidate run, or None."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +167,9 @@ def load_result(c, run_id: str) -> EvaluationResult | None:
 
 def open_records(experiment: str, campaign: str = "", uri: str = "",
                  ) -> tuple[object, list[CandidateRecord]]:
-    """(MLflow client, candidate records) of an experiment, or of one of its campaigns.
+    """(MLflow client, candidate records) of an experiment, or of one of its campaigns:
+    those comparable with the newest (:func:`split_by_group`; what is left out is logged as
+    a warning).
 
     Raises
     ------
@@ -143,7 +177,11 @@ def open_records(experiment: str, campaign: str = "", uri: str = "",
         When the store or the experiment does not exist.
     """
     c, exp = open_experiment(experiment, uri or None)
-    return c, load_candidates(c, exp, campaign or None)
+    records = load_candidates(c, exp, campaign or None)
+    kept, note = split_by_group(records)
+    if note:
+        log.warning("%s", note)
+    return c, kept
 
 
 def top_curves(c, records: list[CandidateRecord], board: list[dict]) -> dict[str, RDCurve]:
