@@ -32,6 +32,10 @@ RUN_FRAMES = 8
 DEFAULT_BASELINES = ("jpeg", "x264")
 _CACHE_FIELDS = ("cache_dir", "cache_max_bytes", "cache_ttl_s", "cache_strict",
                  "s3_endpoint_url")
+#: Sandbox settings that decide how a candidate is run (and so what its result means):
+#: resolved once by the orchestrator and applied in every worker (those this version of
+#: :mod:`codecnb.config` declares).
+SANDBOX_SETTINGS = ("weak_sandbox", "program_kib")
 
 
 def _evaluator_version() -> str:
@@ -68,7 +72,7 @@ class CacheSpec:
 
     def apply(self) -> None:
         """Make these the settings of this process (nothing of an earlier spec survives)."""
-        config.replace_overrides(asdict(self))
+        config.replace_overrides({k: v for k, v in asdict(self).items()})
         from codecnb.cache.client import _client
         _client.cache_clear()
 
@@ -96,6 +100,9 @@ class EvaluationSpec:
         Baseline codecs for BD-rates.
     cache : CacheSpec
         The S3 cache settings the worker applies before fetching.
+    sandbox : tuple of (str, value)
+        The sandbox settings of :data:`SANDBOX_SETTINGS` (name, value), applied in the
+        worker.
     evaluator_version : str
         :data:`codecnb.evaluation.evaluator.EVALUATOR_VERSION` of the orchestrator; a worker
         of another version refuses the task.
@@ -110,6 +117,7 @@ class EvaluationSpec:
     allow_imports: tuple[str, ...] = ()
     baselines: tuple[str, ...] = DEFAULT_BASELINES
     cache: CacheSpec = field(default_factory=CacheSpec)
+    sandbox: tuple[tuple[str, Any], ...] = ()
     evaluator_version: str = field(default_factory=_evaluator_version)
 
     @property
@@ -123,7 +131,8 @@ class EvaluationSpec:
                 "segment_frames": self.segment_frames, "memory_gb": self.memory_gb,
                 "timeout_s": self.timeout_s, "segment_timeout_s": self.segment_timeout_s,
                 "allow_imports": list(self.allow_imports), "baselines": list(self.baselines),
-                "cache": asdict(self.cache), "evaluator_version": self.evaluator_version}
+                "cache": asdict(self.cache), "sandbox": dict(self.sandbox),
+                "evaluator_version": self.evaluator_version}
 
     def to_json(self) -> str:
         """The whole spec as one JSON object (keys sorted: equal specs, equal text)."""
@@ -140,6 +149,7 @@ class EvaluationSpec:
                        allow_imports=tuple(d.get("allow_imports", ())),
                        baselines=tuple(d.get("baselines", DEFAULT_BASELINES)),
                        cache=CacheSpec(**d.get("cache", {})),
+                       sandbox=tuple(sorted(d.get("sandbox", {}).items())),
                        evaluator_version=str(d["evaluator_version"]))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"evaluation spec: missing or invalid field ({exc})") from None
@@ -166,6 +176,7 @@ class EvaluationSpec:
             raise ConfigError(f"evaluation spec: evaluator version {self.evaluator_version} "
                               f"expected, this worker has {here} (update its checkout)")
         self.cache.apply()
+        config.set_from_cli(**{k: v for k, v in self.sandbox if k in config.SETTINGS})
 
     def limits(self):
         """The sandbox :class:`~codecnb.sandbox.limits.Limits` of this spec."""
@@ -244,4 +255,6 @@ def build_spec(*, source: str | None = None, suite: Suite | None = None,
         memory_gb=config.resolve("memory_gb", memory_gb),
         timeout_s=config.resolve("timeout_s", timeout_s),
         segment_timeout_s=config.resolve("segment_timeout_s", segment_timeout_s),
-        allow_imports=tuple(allow_imports), cache=build_cache_spec(**cache_flags))
+        allow_imports=tuple(allow_imports), cache=build_cache_spec(**cache_flags),
+        sandbox=tuple(sorted((name, config.resolve(name)) for name in SANDBOX_SETTINGS
+                             if name in config.SETTINGS)))
