@@ -477,3 +477,22 @@ def test_run_spreads_calls_over_two_models_and_evaluates_diff_candidates(api, tm
     diffs = [k for k, s in zip(kids, settings) if s["edit"] == "diff"]
     assert all(k.data.tags["codecnb.parents"] in shas for k in diffs)
     assert all("bd_rate_jpeg" in k.data.metrics for k in kids)
+
+
+def test_the_report_and_leaderboard_say_what_each_model_bought():
+    from codecnb.analysis import compare
+    from codecnb.analysis.records import CandidateRecord
+
+    def rec(run, model, bd, cost, parents=(), status="FINISHED"):
+        return CandidateRecord(run, "c", int(run[1:]), status, 0, "anthropic", model, "s",
+                               parent_runs=list(parents),
+                               bd_rate={"jpeg": bd} if bd is not None else {}, cost_usd=cost)
+    records = [rec("r1", "a", -0.10, 0.02), rec("r2", "b", -0.25, 0.05, ["r1"]),
+               rec("r3", "a", None, 0.02, status="FAILED"), rec("r4", "b", -0.20, 0.05),
+               rec("r5", "-", -0.50, 0.0)]
+    got = {m["model"]: m for m in compare.models(records)}
+    assert set(got) == {"a", "b"}                       # offline candidates are left out
+    assert (got["a"]["candidates"], got["a"]["ok"], got["a"]["failed"]) == (2, 1, 1)
+    assert got["b"]["improved"] == 1 and got["b"]["gain_pp"] == pytest.approx(15.0)
+    assert got["b"]["pp_per_usd"] == pytest.approx(150.0)
+    assert got["a"]["gain_pp"] == 0 and got["b"]["best_bd_rate_jpeg"] == -0.25

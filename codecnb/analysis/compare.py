@@ -134,6 +134,42 @@ def spending(records: Sequence[CandidateRecord]) -> list[dict]:
     return out
 
 
+def models(records: Sequence[CandidateRecord]) -> list[dict]:
+    """What each model bought: per model (in order of first use), its candidates,
+    successes, failures, how many improved on their parent (on the best before them when
+    they have none), the BD-rate against JPEG gained by those improvements (percentage
+    points), its cost (USD), points per dollar and its best BD-rate. Generators without a
+    model (offline, replay) are left out. The bandit of ``codecnb.search.bandit`` uses the
+    same measure to choose models."""
+    by_run = {r.run_id: r for r in records}
+    out: dict[str, dict] = {}
+    best = None
+    for r in records:
+        bd = r.bd_rate.get("jpeg") if r.ok else None
+        if r.model and r.model != "-":
+            m = out.setdefault(r.model, {"model": r.model, "candidates": 0, "ok": 0,
+                                         "failed": 0, "improved": 0, "gain_pp": 0.0,
+                                         "cost_usd": 0.0, "best_bd_rate_jpeg": None})
+            m["candidates"] += 1
+            m["cost_usd"] += r.cost_usd
+            m["ok"] += r.ok
+            m["failed"] += r.status == "FAILED"
+            parents = [by_run[p].bd_rate.get("jpeg") for p in r.parent_runs
+                       if p in by_run and by_run[p].ok]
+            ref = next((v for v in parents if v is not None), best)
+            if bd is not None:
+                if ref is not None and bd < ref:
+                    m["improved"] += 1
+                    m["gain_pp"] += 100 * (ref - bd)
+                if m["best_bd_rate_jpeg"] is None or bd < m["best_bd_rate_jpeg"]:
+                    m["best_bd_rate_jpeg"] = bd
+        if bd is not None and (best is None or bd < best):
+            best = bd
+    for m in out.values():
+        m["pp_per_usd"] = m["gain_pp"] / m["cost_usd"] if m["cost_usd"] > 0 else None
+    return list(out.values())
+
+
 def lineage(records: Sequence[CandidateRecord]) -> list[tuple[str, str]]:
     """(parent run, child run) edges between candidates of ``records``."""
     known = {r.run_id for r in records}

@@ -218,9 +218,6 @@ def run(args: argparse.Namespace) -> int:
     if campaign.stop_reason:
         print(f"stopped early: {campaign.stop_reason}")
     shown = print_leaderboard(campaign.c, campaign.exp, campaign.parent, top=TOP)
-    if gen.name == "anthropic":   # what each model bought
-        from codecnb.search.bandit import format_model_table, model_stats
-        print("\n" + format_model_table(model_stats(campaign.history, gen.models)))
     if totals.rejected:
         print(f"{totals.rejected} proposals were rejected as not novel before evaluation")
     cmd = codecnb_command()

@@ -23,6 +23,12 @@ def _common(p: argparse.ArgumentParser) -> None:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("status", help="successful, in progress, failed and total candidates")
     _common(p)
+    p.add_argument("--watch", action="store_true",
+                   help="refresh the dashboard until interrupted (Ctrl-C) [default: once]")
+    p.add_argument("--interval", type=float, default=2.0,
+                   help="seconds between refreshes of --watch [default 2 s]")
+    p.add_argument("--scheduler", help="with --watch: list this Dask scheduler's workers, "
+                                       "tcp://host:8786 [default: none]")
     p.set_defaults(run=run_status)
     p = sub.add_parser("leaderboard", help="the best candidates by BD-rate against JPEG")
     _common(p)
@@ -61,7 +67,8 @@ def _has_success(c, exp: str, run) -> bool:
 
 def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> int:
     """Print the ``top`` candidates of a campaign; returns how many rows were printed."""
-    rows = compare.leaderboard(load_candidates(c, exp, parent), top)
+    records = load_candidates(c, exp, parent)
+    rows = compare.leaderboard(records, top)
     print(f"{'rank':>4}  {'iter':>4}  {'BD-rate vs JPEG':>15}  {'vs x264':>10}  "
           f"{'enc fps':>8}  generator  run")
     for r in rows:
@@ -70,11 +77,25 @@ def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> int:
               f"{r['generator']:<9}  {r['run_id']}")
     if not rows:
         print("   (no successful candidate yet)")
+    bought = compare.models(records)
+    if bought:   # LLM candidates: what each model bought
+        print(f"\n{'model':<24} {'cands':>5} {'ok':>3} {'fail':>4} {'improved':>8} "
+              f"{'gain pp':>8} {'cost $':>8} {'pp/$':>7}  best BD vs JPEG")
+        for m in bought:
+            per = "-" if m["pp_per_usd"] is None else f"{m['pp_per_usd']:.1f}"
+            print(f"{m['model'][:24]:<24} {m['candidates']:>5} {m['ok']:>3} {m['failed']:>4} "
+                  f"{m['improved']:>8} {m['gain_pp']:>8.2f} {m['cost_usd']:>8.4f} {per:>7}  "
+                  f"{_pct(m['best_bd_rate_jpeg'])}")
     return len(rows)
 
 
 def run_status(args) -> int:
     c, exp, parent = _campaign(args)
+    if args.watch:
+        if not args.interval > 0:
+            raise CodecnbError(f"--interval must be > 0 seconds, got {args.interval:g}")
+        from codecnb.cli.watch import watch
+        return watch(c, exp, parent, args.interval, args.scheduler)
     s = {"campaign": parent, "status": c.get_run(parent).info.status,
          **asdict(compare.status(load_candidates(c, exp, parent)))}
     if args.json:
