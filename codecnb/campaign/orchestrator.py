@@ -284,3 +284,4 @@ class _OutcomeResult:
                                   if f.get(k) is not None}) if f else None
         self.bd_rate = outcome.bd_rate
         self.points = outcome.points
+        self.per_clip = getattr(outcome, "per_clip", None) or {}   # training clips only

@@ -46,7 +46,17 @@ class HistoryEntry:
         return cls(cand.sha256, cand.program, cand.generator, cand.parents, result.status,
                    dict(result.bd_rate), points,
                    result.failure.to_dict() if result.failure else None, cand.settings,
-                   timing_of(result.points), dict(getattr(result, "per_clip", None) or {}))
+                   timing_of(result.points), per_clip_of(result))
+
+
+def per_clip_of(result) -> dict:
+    """Training clip name -> BD-rate against the objective, from a suite result's
+    ``per_clip`` (clip -> baseline -> BD-rate, or clip -> BD-rate); {} for one clip. Held-out
+    clips are never in it."""
+    out = {}
+    for name, v in (getattr(result, "per_clip", None) or {}).items():
+        out[name] = v.get(OBJECTIVE) if isinstance(v, dict) else v
+    return out
 
 
 def timing_of(points) -> dict:

@@ -277,5 +277,7 @@ def history_of(c, runs) -> History:
             bd_rate={k[len("bd_rate_"):]: v for k, v in metrics.items()
                      if k.startswith("bd_rate_")},
             points=points, failure=failure, settings=settings,
-            timing={k: metrics[k] for k in ("encode_fps", "decode_fps") if k in metrics}))
+            timing={k: metrics[k] for k in ("encode_fps", "decode_fps") if k in metrics},
+            per_clip={k[len("clip."):-len(".bd_rate_jpeg")]: v for k, v in metrics.items()
+                      if k.startswith("clip.") and k.endswith(".bd_rate_jpeg")}))
     return h
