@@ -292,44 +292,66 @@ def _coarse_search(cur, ref, radius):
     return mv
 
 
+def _mv_bits(d):
+    """Estimated bits of motion vector differences (..., 2) in quarter pixels."""
+    return (1 + 2 * np.log2(1 + np.abs(d))).sum(-1)
+
+
+def _mv_pred(field):
+    """H.264's vector predictor for every block of a field (nby, nbx, 2): the median of
+    the left, top and top-right neighbours (top-left at the last column); the first row
+    uses the left neighbour. Smooth motion then costs almost nothing to send."""
+    z = np.zeros_like(field[:1])
+    left = np.concatenate([np.zeros_like(field[:, :1]), field[:, :-1]], 1)
+    top = np.concatenate([z, field[:-1]], 0)
+    tr = np.concatenate([top[:, 1:], top[:, -2:-1] if field.shape[1] > 1 else top[:, :1]], 1)
+    med = np.maximum(np.minimum(left, top), np.minimum(np.maximum(left, top), tr))
+    med[0] = left[0]
+    return med
+
+
 def _motion_search(cur, up, lam_mv):
     """Quarter-pel motion of 16x16 blocks and of their 8x8 quarters.
 
     Coarse search, then per block a descent over +-1 whole, half and quarter pixel steps
-    (the 8x8 quarters keep their own best among the same candidates, at no extra cost).
+    minimising SAD + lambda * (bits of the vector's difference from its predictor); the 8x8
+    quarters keep their own best SAD among the same candidates, at no extra cost.
     Returns (mv16 (nby, nbx, 2), sad16, mv8 (nby, nbx, 2, 2, 2), sad8 (nby, nbx, 2, 2))."""
     cb = _blocks(cur, MB)
     nby, nbx = cb.shape[:2]
     cand = [np.zeros((nby, nbx, 2), np.int32)]
     if MOTION:
         cand.append(_coarse_search(cur, up[0::2, 0::2][PAD:-PAD, PAD:-PAD], RADIUS))
-    best, best_sad, best8, sad8 = None, None, None, None
+    best = best_cost = best_sad = best8 = sad8 = None
+    pred = np.zeros((nby, nbx, 2), np.int32)
 
     def consider(mv):
-        nonlocal best, best_sad, best8, sad8
+        nonlocal best, best_cost, best_sad, best8, sad8
         mv = np.clip(mv, -160, 160)
-        pred = _mc(up, mv, MB, PAD)
-        d = np.abs(cb - pred)
-        s8 = d.reshape(nby, nbx, 2, 8, 2, 8).sum(axis=(3, 5)) + lam_mv * 0.05 * np.abs(mv).sum(-1)[..., None, None] / 4
+        d = np.abs(cb - _mc(up, mv, MB, PAD))
+        s8 = d.reshape(nby, nbx, 2, 8, 2, 8).sum(axis=(3, 5))
         s = s8.sum(axis=(2, 3))
+        cost = s + lam_mv * _mv_bits(mv - pred)
         if best is None:
-            best, best_sad, best8, sad8 = mv, s, np.broadcast_to(mv[:, :, None, None], (nby, nbx, 2, 2, 2)).copy(), s8
+            best, best_cost, best_sad, sad8 = mv, cost, s, s8
+            best8 = np.broadcast_to(mv[:, :, None, None], (nby, nbx, 2, 2, 2)).copy()
             return
-        better = s < best_sad
-        best, best_sad = np.where(better[..., None], mv, best), np.where(better, s, best_sad)
+        better = cost < best_cost
+        best = np.where(better[..., None], mv, best)
+        best_cost, best_sad = np.where(better, cost, best_cost), np.where(better, s, best_sad)
         b8 = s8 < sad8
         best8 = np.where(b8[..., None], mv[:, :, None, None], best8)
         sad8 = np.where(b8, s8, sad8)
 
     for mv in cand:
         consider(mv)
-    steps = [4, 4, 2, 1] if SUBPEL else [4, 4]
-    if not MOTION:
-        steps = []
-    for s in steps:
+    steps = ([4, 4, 2, 1] if SUBPEL else [4, 4]) if MOTION else []
+    for step in steps:
+        pred = _mv_pred(best)
+        best_cost = best_sad + lam_mv * _mv_bits(best - pred)
         centre = best
-        for dy in (-s, 0, s):
-            for dx in (-s, 0, s):
+        for dy in (-step, 0, step):
+            for dx in (-step, 0, step):
                 if dy or dx:
                     consider(centre + np.array([dy, dx], np.int32))
     return best, best_sad, best8, sad8
@@ -341,9 +363,8 @@ def _split_decision(sad16, mv16, sad8, mv8, lam_mv):
     boundaries."""
     if not (SPLIT and MOTION):
         return np.zeros(sad16.shape, bool)
-    extra = np.abs(mv8 - mv16[:, :, None, None]).sum(-1)
-    bits = (2 + 2 * np.log2(1 + extra)).sum(axis=(2, 3))
-    return sad8.sum(axis=(2, 3)) + lam_mv * bits < sad16 + lam_mv * 2
+    bits = _mv_bits(mv8 - mv16[:, :, None, None]).sum(axis=(2, 3))
+    return sad8.sum(axis=(2, 3)) + lam_mv * bits < sad16
 
 
 def _mv_field(mv16, split, mv8):
@@ -537,18 +558,28 @@ def _unzigzag(z, shape):
 
 def _motion_syntax(io, tables, mv16, split, mv8, nby, nbx):
     """Split flags, then vectors coded differentially: each block's vector against its
-    left neighbour's (the first column against the block above), and the quarters of a
-    split block against their block's vector."""
+    median predictor (:func:`_mv_pred`), the quarters of a split block against their
+    block's vector. The decoder rebuilds the vectors in wavefronts (2 * row + column),
+    so every block's left, top and top-right neighbours are known before it."""
     n = nby * nbx
     split = io.ints(tables["split"], 0, None if io.reading else split.ravel().astype(np.int64),
                     n).reshape(nby, nbx).astype(bool)
     if io.reading:
         d = io.signed(tables["mv"], np.tile([0, 1], n), n=2 * n).reshape(nby, nbx, 2)
-        mv16 = np.cumsum(np.concatenate([np.cumsum(d[:, :1], 0), d[:, 1:]], 1), 1)
+        mv16 = np.zeros((nby, nbx, 2), np.int64)
+        for w in range(2 * nby + nbx):
+            r = np.arange(max(0, (w - nbx + 2) // 2), min(nby - 1, w // 2) + 1)
+            c = w - 2 * r
+            r, c = r[(c >= 0) & (c < nbx)], c[(c >= 0) & (c < nbx)]
+            if len(r):
+                left = np.where((c > 0)[:, None], mv16[r, np.maximum(c - 1, 0)], 0)
+                top = np.where((r > 0)[:, None], mv16[np.maximum(r - 1, 0), c], 0)
+                cr = np.where(c + 1 < nbx, c + 1, np.maximum(c - 1, 0)) if nbx > 1 else c
+                tr = np.where((r > 0)[:, None], mv16[np.maximum(r - 1, 0), cr], 0)
+                med = np.maximum(np.minimum(left, top), np.minimum(np.maximum(left, top), tr))
+                mv16[r, c] = np.where((r == 0)[:, None], left, med) + d[r, c]
     else:
-        pred = np.concatenate([np.concatenate([np.zeros((1, 1, 2), int), mv16[:-1, :1]], 0),
-                               mv16[:, :-1]], 1)
-        io.signed(tables["mv"], np.tile([0, 1], n), (mv16 - pred).reshape(-1))
+        io.signed(tables["mv"], np.tile([0, 1], n), (mv16 - _mv_pred(mv16)).reshape(-1))
     k = int(split.sum())
     if io.reading:
         d8 = io.signed(tables["mv"], 2, n=8 * k).reshape(k, 2, 2, 2)
