@@ -204,7 +204,9 @@ def run_task(task: Task) -> Outcome:
     work.mkdir(parents=True, exist_ok=True)
     executed = work / "iteration.ipynb"
     error = None
+    worker = worker_name()
     try:
+        _log_worker(task, worker)
         spec = EvaluationSpec.from_json(task.spec_json)
         execute("iteration", executed, task.parameters(), cwd=work,
                 timeout_s=spec.timeout_s + 600, warm=True)
@@ -222,8 +224,25 @@ def run_task(task: Task) -> Outcome:
     finally:
         shutil.rmtree(work, ignore_errors=True)
     outcome.wall_s = time.perf_counter() - t0
-    outcome.worker = os.uname().nodename
+    outcome.worker = worker
     return outcome
+
+
+def worker_name() -> str:
+    """This host's name, with the Dask worker's address when run by one."""
+    try:
+        from distributed import get_worker
+        return f"{os.uname().nodename} {get_worker().address}"
+    except (ImportError, ValueError):
+        return os.uname().nodename
+
+
+def _log_worker(task: Task, worker: str) -> None:
+    """Say on the candidate's run which worker runs it (``codecnb status --watch``)."""
+    if task.run_id:
+        from codecnb.tracking import client
+        from codecnb.tracking.runs import WORKER, log_batch
+        log_batch(client(task.tracking_uri), task.run_id, tags={WORKER: worker})
 
 
 def _log_notebook(task: Task, executed: Path) -> None:

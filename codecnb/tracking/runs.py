@@ -36,6 +36,7 @@ from codecnb.tracking.store import retry_locked
 ROLE, ITERATION, SHA = "codecnb.role", "codecnb.iteration", "codecnb.program_sha256"
 PARENT = "mlflow.parentRunId"
 FAILURE_KIND, FAILURE_MESSAGE = "codecnb.failure_kind", "codecnb.failure_message"
+WORKER = "codecnb.worker"                    # host (and Dask address) running a candidate
 STOP_REASON = "codecnb.stop_reason"          # on a parent run: why generation stopped early
 GENERATOR_SETTINGS = "codecnb.generator_settings"
 GROUP_PARAM = "spec_group"                   # equal for comparable results
