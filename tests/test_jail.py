@@ -489,3 +489,159 @@ def decode(data):
     return np.zeros((2, 270, 480, 3), np.uint8)
 """, source=str(clip), frames=4, segment_frames=2)
     assert res.ok and all(p.psnr_y < 15 for p in res.points), res.failure
+
+
+# -- constriction: pure computation, and the jail holds with it -------------------------------
+def test_constriction_links_no_network_or_process_calls():
+    """The entropy-coding library the candidates may import: its native module imports no
+    networking, process-creation, tracing or signalling function of the C library."""
+    import constriction
+    so = sorted(Path(constriction.__file__).parent.glob("*.so"))
+    assert so
+    out = subprocess.run(["readelf", "--dyn-syms", "-W", str(so[0])], capture_output=True,
+                         text=True, check=True).stdout
+    imported = {line.split()[7].split("@")[0] for line in out.splitlines()
+                if len(line.split()) >= 8 and line.split()[6] == "UND"}
+    forbidden = {"socket", "connect", "bind", "listen", "accept", "sendto", "recvfrom",
+                 "fork", "vfork", "execve", "execvp", "posix_spawn", "clone", "kill",
+                 "ptrace", "system", "popen", "dlopen"}
+    assert not imported & forbidden, imported & forbidden
+    assert "malloc" in imported  # the table was read
+
+
+def test_the_jail_holds_with_constriction_imported():
+    res = run(attack("""
+import constriction
+coder = constriction.stream.stack.AnsCoder()
+model = constriction.stream.model.QuantizedGaussian(-50, 50)
+coder.encode_reverse(np.array([1, -2, 3], np.int32), model, np.zeros(3), np.full(3, 5.0))
+out["coded"] = int(coder.num_bits())
+out["socket"] = err(lambda: socket.socket())
+out["core"] = err(lambda: write("/proc/sys/kernel/core_pattern"))
+out["root"] = sorted(os.listdir("/"))
+"""))
+    o = outcome(res)
+    assert o["coded"] > 0 and o["socket"] == errno.EPERM
+    assert o["core"] in (errno.EACCES, errno.EROFS)
+    assert "etc" not in o["root"]
+
+
+# -- a weaker host: refused unless accepted, and every result says so --------------------------
+def test_without_bubblewrap_candidates_are_refused_unless_a_weak_sandbox_is_accepted(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    for tool in ("sh", "setpriv", "ldd", "readelf"):
+        found = subprocess.run(["which", tool], capture_output=True, text=True).stdout.strip()
+        if found:
+            (bin_dir / tool).symlink_to(found)
+    program = tmp_path / "p.py"
+    program.write_text("import numpy as np\ndef encode(frames, quality):\n    return b'x'\n"
+                       "def decode(data):\n    return np.zeros((4, 48, 64, 3), np.uint8)\n")
+    env = {"PATH": str(bin_dir), "CODECNB_CACHE_DIR": str(tmp_path / "cache")}
+    proc = run_cli("eval", str(program), "--source", "synthetic:pan?size=64x48&frames=4",
+                   "--quality", "50", "--json", env=env)
+    assert proc.returncode == 3, proc.stderr
+    assert "bubblewrap" in proc.stderr and "--weak-sandbox" in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "Traceback" not in proc.stderr
+    proc = run_cli("eval", str(program), "--source", "synthetic:pan?size=64x48&frames=4",
+                   "--quality", "50", "--json", env={**env, "CODECNB_WEAK_SANDBOX": "1"})
+    assert proc.returncode == 0, proc.stderr
+    out = json.loads(proc.stdout)
+    assert out["sandbox"]["weak"] is True
+    assert any("bubblewrap" in m for m in out["sandbox"]["missing"])
+    assert not {"allowlist-root", "seccomp", "net-namespace", "unprivileged-host-uid"} & \
+        set(out["isolation"])
+    assert "env-allowlist" in out["isolation"] and "rlimits" in out["isolation"]
+
+
+# -- the evaluator as an unprivileged user ------------------------------------------------------
+@pytest.fixture(scope="module")
+def unprivileged():
+    """A uid with no home and no root: the Python of this venv made reachable for it
+    (hard links of the interpreter and its standard library), and a cgroup subtree delegated
+    to it, as systemd delegates one to a user's session."""
+    if os.geteuid() != 0:
+        pytest.skip("the test runs as root and drops to another uid")
+    import sysconfig
+    import shutil
+    import tempfile
+    uid = 4_000_000 + os.getpid() % 100_000
+    base = Path(tempfile.mkdtemp(prefix="codecnb-unpriv-"))  # /tmp/pytest-of-root is 0700
+    base.chmod(0o755)
+    home = base / "python"
+    (home / "lib").mkdir(parents=True)
+    (home / "bin").mkdir()
+    stdlib = Path(sysconfig.get_paths()["stdlib"])
+    subprocess.run(["cp", "-al", str(stdlib), str(home / "lib" / stdlib.name)], check=True)
+    libdir = Path(sysconfig.get_config_var("LIBDIR"))
+    for lib in libdir.glob("libpython*.so*"):
+        subprocess.run(["cp", "-al", str(lib), str(home / "lib" / lib.name)], check=True)
+    exe = home / "bin" / Path(sys.executable).resolve().name
+    subprocess.run(["cp", "-al", str(Path(sys.executable).resolve()), str(exe)], check=True)
+    for p in [base, *base.rglob("*")]:
+        if p.is_dir():
+            p.chmod(p.stat().st_mode | 0o755)
+    own = [line.split(":", 2) for line in Path("/proc/self/cgroup").read_text().splitlines()]
+    relative = f"codecnb-delegated-{uid}"
+    groups = []
+    for ctrl in ("memory", "pids", "freezer", "cpuacct"):
+        mine = next(p for _, c, p in own if ctrl in c.split(","))
+        group = Path("/sys/fs/cgroup") / ctrl / mine.lstrip("/") / relative
+        group.mkdir(exist_ok=True)
+        for f in [group, *group.iterdir()]:
+            os.chown(f, uid, uid)
+        groups.append(group)
+    site = Path(sysconfig.get_paths()["purelib"])
+    env = {"PATH": "/usr/bin:/bin", "PYTHONHOME": str(home),
+           "PYTHONPATH": f"{site}:{ROOT}", "LD_LIBRARY_PATH": str(home / "lib"),
+           "CODECNB_CACHE_DIR": str(base / "cache"), "HOME": str(base),
+           "CODECNB_CGROUP_PARENT": relative}  # below the evaluator's own groups
+    yield {"uid": uid, "exe": str(exe), "env": env, "base": base}
+    shutil.rmtree(base, ignore_errors=True)
+    for group in groups:
+        for child in sorted(group.glob("*/*"), reverse=True) + sorted(group.glob("*")):
+            if child.is_dir():
+                child.rmdir()
+        group.rmdir()
+
+
+@pytest.mark.slow
+def test_evaluator_as_an_unprivileged_user(unprivileged):
+    """The same layers hold when the evaluator itself is not root: the candidate then
+    runs as the evaluator's own uid inside the jail. The attack runs with the Python
+    layers off, so the OS layers are what answer it."""
+    if not all(Path(f"/sys/fs/cgroup/{c}").exists() for c in ("memory", "pids")):
+        pytest.skip("this test delegates cgroup v1 groups")
+    program = unprivileged["base"] / "attack.py"
+    program.write_text(attack("""
+out["uid_inside"] = os.getuid()
+out["root"] = sorted(os.listdir("/"))
+out["core"] = err(lambda: write("/proc/sys/kernel/core_pattern"))
+out["socket"] = err(lambda: socket.socket())
+out["keyctl"] = sys_call("keyctl", 1, 0)
+"""))
+    program.chmod(0o644)
+    script = (
+        "import dataclasses, sys\n"
+        "from codecnb.evaluation import evaluate\n"
+        "from codecnb.sandbox.isolation import plan\n"
+        "from codecnb.sandbox.policy import ImportPolicy\n"
+        f"res = evaluate(open({str(program)!r}).read(), 'synthetic:pan?size=64x48&frames=4',\n"
+        "    qualities=[50], segment_frames=4, baselines=(),\n"
+        f"    policy=ImportPolicy().widened(*{EVERYTHING!r}),\n"
+        "    isolation=dataclasses.replace(plan(), audit=False))\n"
+        "print(res.to_json())\n")
+    u = unprivileged
+    cmd = ["setpriv", f"--reuid={u['uid']}", f"--regid={u['uid']}", "--clear-groups",
+           u["exe"], "-c", script]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=u["env"], cwd=u["base"],
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout)
+    assert out["sandbox"] == {"weak": False, "missing": []}
+    o = json.loads(re.search(r"OUTCOME (\{.*\})", out["failure"]["message"]).group(1))
+    assert o["core"] in (errno.EACCES, errno.EROFS) and o["socket"] == errno.EPERM
+    assert o["keyctl"] == errno.EPERM and "etc" not in o["root"]
+    assert {"seccomp", "allowlist-root", "user-namespace", "cgroup-memory", "cgroup-pids",
+            "unprivileged-host-uid", "exclusive-scheduling", "no-capabilities"} <= \
+        set(out["isolation"])

@@ -74,12 +74,19 @@ def detect(parent: str | None = None) -> Hierarchy | None:
     Parameters
     ----------
     parent : str, optional
-        A delegated parent group (absolute path under /sys/fs/cgroup, or for v1 a path
-        relative to each controller's mount); default: this process's own groups.
+        A delegated parent group: ``/a/b`` is the same path in every hierarchy, ``a/b``
+        is relative to this process's own group in each; default: this process's own
+        groups.
     """
+    def base_of(mount: Path, own: str | None) -> Path:
+        here = mount / (own or "/").lstrip("/")
+        if not parent:
+            return here
+        return mount / parent.lstrip("/") if parent.startswith("/") else here / parent
+
     unified = ROOT / "cgroup.controllers"
     if unified.exists():
-        base = Path(parent) if parent else ROOT / (_own_path("") or "/").lstrip("/")
+        base = base_of(ROOT, _own_path(""))
         if _writable(base):
             have = (base / "cgroup.controllers").read_text().split()
             if {"memory", "pids"} <= set(have):
@@ -90,8 +97,7 @@ def detect(parent: str | None = None) -> Hierarchy | None:
         mount = ROOT / ctrl
         if not (mount / "cgroup.procs").exists():
             return None
-        rel = parent.lstrip("/") if parent else (_own_path(ctrl) or "/").lstrip("/")
-        base = mount / rel
+        base = base_of(mount, _own_path(ctrl))
         if not _writable(base):
             return None
         parents[ctrl] = base / _own_folder()

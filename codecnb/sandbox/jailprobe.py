@@ -6,7 +6,8 @@ code, so its report is trusted; the parent also checks the process from outside.
 
 Modes:
 
-* ``acts``: reads a JSON configuration line, answers one JSON line of results, then waits
+* ``acts``: says it is ready (the parent looks at it from outside before it acts), reads a
+  JSON configuration line, answers one JSON line of results, then waits
   for a line: ``hook`` installs the candidate bootstrap's audit hook and opens a file
   outside the allowlist (the hook must refuse and end the process).
 * ``limits``: starts threads past the process limit, then fills a memfd past the memory
@@ -135,6 +136,7 @@ def limits(cfg):
 def main():
     mode = sys.argv[1]
     if mode == "acts":
+        print(json.dumps({"ready": True}), flush=True)  # seen from outside before any act
         cfg = json.loads(sys.stdin.readline())
         print(json.dumps(acts(cfg)), flush=True)
         if sys.stdin.readline().strip() == "hook":

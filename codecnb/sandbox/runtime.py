@@ -117,12 +117,11 @@ def _prefix_parts() -> dict[str, Path]:
     """The interpreter's own files: executable, shared library, standard library."""
     exe = Path(sys.executable).resolve()
     parts = {"exe": exe, "stdlib": _stdlib()}
-    libdir = sysconfig.get_config_var("LIBDIR")
-    ldlib = sysconfig.get_config_var("INSTSONAME") or sysconfig.get_config_var("LDLIBRARY")
-    if libdir and ldlib and sysconfig.get_config_var("Py_ENABLE_SHARED"):
-        lib = Path(libdir) / ldlib
-        if lib.exists():
-            parts["libpython"] = lib.resolve()
+    for line in Path("/proc/self/maps").read_text().splitlines():  # the one actually loaded
+        path = line.split(maxsplit=5)[-1] if line.count(" ") >= 5 else ""
+        if "/libpython" in path and path.startswith("/"):
+            parts["libpython"] = Path(path).resolve()
+            break
     return parts
 
 

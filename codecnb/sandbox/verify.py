@@ -214,15 +214,18 @@ class _Probe:
             self.tmp.cleanup()
 
 
-def _absent_paths() -> list[str]:
-    """Host paths that must not exist inside the jail."""
+def _absent_paths(plan: SandboxPlan) -> list[str]:
+    """Host paths that must not exist inside the jail (folders on the way to the runtime's
+    own files exist, holding only those)."""
     import codecnb
     from codecnb import config
     paths = ["/etc", "/home", "/var", "/tmp", "/srv", "/opt", "/mnt", "/boot", "/sys", "/run",
              "/bin/sh", "/usr/bin/env", "/dev/kmsg", "/dev/shm", "/dev/mem", "/dev/tty",
              "/root/.ssh", "/root/.aws", "/root/.cache", str(Path.cwd()),
              str(Path(codecnb.__file__).resolve().parent), str(config.resolve("cache_dir"))]
-    return sorted(set(paths))
+    on_the_way = {str(p) for _, dst in (plan.runtime.binds if plan.runtime else ())
+                  for p in Path(dst).parents}
+    return sorted(set(paths) - on_the_way)
 
 
 def _acts(plan: SandboxPlan, limits: Limits) -> set[str]:
@@ -235,18 +238,24 @@ def _acts(plan: SandboxPlan, limits: Limits) -> set[str]:
     os.close(ro)
     os.close(fd)
     try:
-        probe.send(json.dumps({"absent": _absent_paths(), "in_fd": ro}))
+        if probe.line() != {"ready": True}:
+            raise SandboxError("the isolation probe did not start: "
+                               + probe.proc.stderr.read1(2000).decode(errors="replace"))
+        pid = _candidate_pid(probe.proc.pid, probe.cgroup, probe.script)
+        env: dict[str, str] = {}
+        if pid is not None:  # the outside view, before the probe tries anything
+            ok |= outside_view(pid, probe.cgroup)
+            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+            env = dict(e.decode().split("=", 1) for e in environ if b"=" in e)
+            if set(env) <= set(ENV_ALLOWLIST_VALUES):
+                ok.add("env-allowlist")
+        probe.send(json.dumps({"absent": _absent_paths(plan), "in_fd": ro}))
         r = probe.line()
         if r is None:
             raise SandboxError("the isolation probe did not answer: "
                                + probe.proc.stderr.read1(2000).decode(errors="replace"))
-        pid = _candidate_pid(probe.proc.pid, probe.cgroup, probe.script)
-        if pid is not None:
-            ok |= outside_view(pid, probe.cgroup)
-            environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
-            env = dict(e.decode().split("=", 1) for e in environ if b"=" in e)
-            if env == r["environ"] and set(env) <= set(ENV_ALLOWLIST_VALUES):
-                ok.add("env-allowlist")
+        if r["environ"] != env:
+            ok.discard("env-allowlist")
         if not plan.seccomp or any(r["syscalls"].get(k) not in (1, None)  # 1 = EPERM
                                    for k in SECCOMP_REFUSALS) or r["socket"] != 1 \
                 or r["socket_unix"] != 1:
