@@ -39,6 +39,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="wall-clock seconds for the whole evaluation")
     p.add_argument("--segment-timeout", type=float, default=120.0,
                    help="wall-clock seconds for one encode or decode call")
+    p.add_argument("--weak-sandbox", action="store_true", default=None,
+                   help=config.cli_help("weak_sandbox"))
     p.add_argument("--vmaf", action="store_true",
                    help="also measure VMAF per point (libvmaf vmaf_v0.6.1; slow)")
     p.add_argument("--json", action="store_true", help="print one JSON object on stdout")
@@ -53,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     qualities = args.qualities or list(DEFAULT_QUALITIES)
     if any(not 0 <= q <= 100 for q in qualities):
         raise CodecnbError(f"--quality must be within 0..100, got {qualities}")
+    config.set_from_cli(weak_sandbox=args.weak_sandbox)
     limits = Limits(memory_bytes=int(args.memory_gb * GiB), evaluation_timeout_s=args.timeout,
-                    segment_timeout_s=args.segment_timeout)
+                    segment_timeout_s=args.segment_timeout,
+                    program_bytes=config.resolve("program_kib") << 10)
     if args.suite:
         return _run_suite(args, text, qualities, limits)
     source = open_from_args(args)
@@ -77,7 +81,9 @@ def run(args: argparse.Namespace) -> int:
         else:
             f = result.failure
             print(f"FAILED ({f.kind}): {f.message}")
-        print(f"sandbox layers: {', '.join(result.isolation)}")
+        print(f"sandbox layers (verified): {', '.join(result.isolation)}")
+        if result.sandbox["weak"]:
+            print(f"WEAK SANDBOX, missing: {'; '.join(result.sandbox['missing'])}")
     return 0 if result.ok else 1
 
 
