@@ -13,11 +13,12 @@ number of candidates each needed to reach the pattern search's final best of tha
 Identical programs (the same text) are evaluated once and their result reused: the
 evaluator is deterministic, and both algorithms still count every candidate they proposed.
 
-    python benchmarks/search.py [--candidates 30] [--seeds 3] [--frames 4]
+    python benchmarks/search.py [--candidates 30] [--seeds 3] [--frames 4] [--cache F]
 """
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 from _clips import TESTDATA  # noqa: E402
 
+from codecnb.codecs.base import program_hash  # noqa: E402
 from codecnb.evaluation import evaluate  # noqa: E402
 from codecnb.generators import History, OfflineGenerator  # noqa: E402
 
@@ -50,12 +52,19 @@ def training_clips(frames: int) -> list[dict]:
 
 
 class SuiteScorer:
-    """Mean BD-rate against JPEG over the clips, cached by program text."""
+    """Mean BD-rate against JPEG over the clips, cached by program text (and in a JSON
+    file by program SHA-256 when ``path`` is given, so an interrupted run resumes)."""
 
-    def __init__(self, clips: list[dict]):
+    def __init__(self, clips: list[dict], path: Path | None = None):
         self.clips, self.cache, self.evaluations, self.seconds = clips, {}, 0, 0.0
+        self.path, self.saved = path, {}
+        if path and path.exists():
+            self.saved = json.loads(path.read_text())
 
     def __call__(self, program: str) -> tuple[float | None, dict]:
+        sha = program_hash(program) + ":" + json.dumps(self.clips, sort_keys=True)
+        if program not in self.cache and sha in self.saved:
+            self.cache[program] = tuple(self.saved[sha])
         if program not in self.cache:
             t0 = time.perf_counter()
             per_clip = {}
@@ -70,6 +79,9 @@ class SuiteScorer:
                                    per_clip)
             self.evaluations += 1
             self.seconds += time.perf_counter() - t0
+            if self.path:
+                self.saved[sha] = list(self.cache[program])
+                self.path.write_text(json.dumps(self.saved))
         return self.cache[program]
 
 
@@ -86,13 +98,18 @@ def search(algorithm: str, seed: int, candidates: int, scorer: SuiteScorer) -> l
     """The best suite score after each candidate (inf until one succeeds)."""
     gen, history, best, trace = OfflineGenerator(seed=seed, algorithm=algorithm), History(), \
         float("inf"), []
-    for _ in range(candidates):
+    for i in range(candidates):
         cand = gen.propose(history)
+        t0 = time.perf_counter()
         score, per_clip = scorer(cand.program)
         history.add(cand, _Result(score, per_clip))
         if score is not None:
             best = min(best, score)
         trace.append(best)
+        print(f"  {algorithm} seed {seed} candidate {i + 1}: "
+              f"{'failed' if score is None else f'{100 * score:+.2f} %'} (best "
+              f"{100 * best:+.2f} %, {time.perf_counter() - t0:.0f} s)", file=sys.stderr,
+              flush=True)
     return trace
 
 
@@ -106,9 +123,11 @@ def main() -> int:
     ap.add_argument("--candidates", type=int, default=30)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--frames", type=int, default=4, help="frames of each training clip")
+    ap.add_argument("--cache", type=Path, help="JSON file of results by program SHA-256 "
+                    "(an interrupted run started again reuses them)")
     args = ap.parse_args()
     clips = training_clips(args.frames)
-    scorer = SuiteScorer(clips)
+    scorer = SuiteScorer(clips, args.cache)
     print(f"clips: {', '.join(c['name'] for c in clips)}; {args.frames} frames each; "
           f"{args.candidates} candidates; seeds 0..{args.seeds - 1}")
     rows = []
