@@ -27,7 +27,7 @@ from codecnb.evaluation.evaluator import (DEFAULT_BASELINES, DEFAULT_QUALITIES,
                                           EVALUATOR_VERSION, evaluate)
 from codecnb.evaluation.result import EvaluationResult
 from codecnb.metrics.psnr import PEAK, average_psnr, psnr_from_mse
-from codecnb.rd import RDPoint
+from codecnb.rd import RDCurve, RDPoint
 from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy
@@ -54,16 +54,16 @@ def pool_points(parts: Sequence[tuple[RDPoint, int, int, float]]) -> RDPoint:
     Parameters
     ----------
     parts : sequence of (RDPoint, width, height, fps)
-        Each part's point (with per-frame ``psnr_y/u/v`` and ``ssim_y``) and the size (px)
-        and frame rate (frames/s) of its frames.
+        Each part's point and the size (px) and frame rate (frames/s) of its frames.
 
     Returns
     -------
     RDPoint
         Bytes, frames and seconds summed; kbps over the summed duration; bpp over the summed
         luma pixels; PSNR per plane of the pixel-weighted mean MSE (ffmpeg's convention, as
-        for one clip: parts of one clip give the point the whole window would give, to
-        rounding); SSIM-Y the mean over frames; per-frame values concatenated in order.
+        for one clip: each part's clip PSNR is the PSNR of its mean MSE, so parts of one
+        clip give the point the whole window gives, to rounding); SSIM-Y and VMAF the mean
+        over frames; per-frame values concatenated in order when every part has them.
     """
     if not parts:
         raise ValueError("no RD points to pool")
@@ -72,33 +72,35 @@ def pool_points(parts: Sequence[tuple[RDPoint, int, int, float]]) -> RDPoint:
     total = sum(p.bytes for p, *_ in parts)
     seconds = sum(p.frames / fps for p, _, _, fps in parts)
     pixels = sum(p.frames * w * h for p, w, h, _ in parts)
-    weights = [w * h for _, w, h, _ in parts]
+
+    def pooled_mse(attr: str) -> float:
+        return sum(p.frames * w * h * _mse(getattr(p, attr)) for p, w, h, _ in parts) / pixels
+    my, mu, mv, mrgb = (pooled_mse(a) for a in ("psnr_y", "psnr_u", "psnr_v", "psnr_rgb"))
     per_frame: dict[str, list[float]] = {}
-    mses = {}
-    for plane in "yuv":
-        num = 0.0
-        for (p, *_), wgt in zip(parts, weights):
-            values = p.per_frame[f"psnr_{plane}"]
-            num += wgt * sum(_mse(v) for v in values)
-            per_frame.setdefault(f"psnr_{plane}", []).extend(values)
-        mses[plane] = num / pixels
-    rgb = sum(wgt * p.frames * _mse(p.psnr_rgb) for (p, *_), wgt in zip(parts, weights)) / pixels
-    ssim = [s for p, *_ in parts for s in p.per_frame["ssim_y"]]
-    per_frame["ssim_y"] = ssim
+    for key in parts[0][0].per_frame:
+        if all(key in p.per_frame for p, *_ in parts):
+            per_frame[key] = [v for p, *_ in parts for v in p.per_frame[key]]
     vmaf = None
-    if all("vmaf" in p.per_frame for p, *_ in parts):
-        per_frame["vmaf"] = [v for p, *_ in parts for v in p.per_frame["vmaf"]]
-        vmaf = float(np.mean(per_frame["vmaf"]))
+    if all(p.vmaf is not None for p, *_ in parts):
+        vmaf = sum(p.frames * p.vmaf for p, *_ in parts) / n
     enc = sum(p.encode_s for p, *_ in parts)
     dec = sum(p.decode_s for p, *_ in parts)
     return RDPoint(
         quality=q, bytes=total, kbps=8.0 * total / seconds / 1000.0, bpp=8.0 * total / pixels,
-        psnr_y=psnr_from_mse(mses["y"]), psnr_u=psnr_from_mse(mses["u"]),
-        psnr_v=psnr_from_mse(mses["v"]),
-        psnr_avg=average_psnr(mses["y"], mses["u"], mses["v"]), psnr_rgb=psnr_from_mse(rgb),
-        ssim_y=float(np.mean(ssim)), encode_s=enc, decode_s=dec,
+        psnr_y=psnr_from_mse(my), psnr_u=psnr_from_mse(mu), psnr_v=psnr_from_mse(mv),
+        psnr_avg=average_psnr(my, mu, mv), psnr_rgb=psnr_from_mse(mrgb),
+        ssim_y=sum(p.frames * p.ssim_y for p, *_ in parts) / n, encode_s=enc, decode_s=dec,
         encode_fps=n / enc if enc else float("inf"), decode_fps=n / dec if dec else float("inf"),
         frames=n, vmaf=vmaf, per_frame=per_frame)
+
+
+def pool_curves(parts: Sequence[tuple[RDCurve, int, int, float]], name: str) -> RDCurve:
+    """One RD curve from curves of one codec on several clips (same knob values, in the
+    same order): :func:`pool_points` per knob value."""
+    first = parts[0][0]
+    return RDCurve(name, first.knob, [pool_points([(c.points[i], w, h, fps)
+                                                  for c, w, h, fps in parts])
+                                     for i in range(len(first.points))])
 
 
 def _mean_or_none(values: list[float | None]) -> float | None:
@@ -153,7 +155,10 @@ class SuiteResult:
         The same over the held-out clips; empty unless they were evaluated.
     points : list of RDPoint
         Per quality, the training clips pooled (:func:`pool_points`): bytes and seconds
-        summed, PSNR of the pixel-weighted mean MSE. For sizes and speeds, not for BD-rates.
+        summed, PSNR of the pixel-weighted mean MSE. For sizes, speeds and a suite-wide RD
+        plot; the score is the mean of per-clip BD-rates, not a BD-rate of pooled curves.
+    baselines : dict of str to RDCurve
+        The baselines' curves pooled the same way over the training clips.
     smoke : dict or None
         The smoke stage: ``status``, ``clip``, ``frames``, ``quality``, ``seconds``.
     timings : dict of str to float
@@ -177,10 +182,24 @@ class SuiteResult:
     isolation: list[str] = field(default_factory=list)
     evaluator_version: str = EVALUATOR_VERSION
     timings: dict[str, float] = field(default_factory=dict)
+    baselines: dict[str, RDCurve] = field(default_factory=dict)
+    #: The first training clip's first frame, original and decoded per quality (uint8 RGB,
+    #: (1, H, W, 3)), when it was evaluated in this process; not serialised.
+    frames: dict = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
         return self.status == "ok"
+
+    def curve(self, name: str = "candidate") -> RDCurve:
+        """The pooled training curve (see :attr:`points`)."""
+        return RDCurve(name, "quality", self.points)
+
+    @property
+    def source(self) -> dict:
+        """What was measured: the suite's name, its evaluated clips and their frames."""
+        return {"suite": self.suite.name, "clips": [c.name for c in self.clips],
+                "frames": sum(c.result.source.get("frames", 0) for c in self.clips)}
 
     @property
     def train(self) -> list[ClipResult]:
@@ -212,7 +231,8 @@ class SuiteResult:
                 "points": [p.to_dict(per_frame) for p in self.points],
                 "smoke": self.smoke, "qualities": self.qualities,
                 "isolation": self.isolation, "evaluator_version": self.evaluator_version,
-                "program_sha256": self.program_sha256, "timings": self.timings}
+                "program_sha256": self.program_sha256, "timings": self.timings,
+                "baselines": {k: v.to_dict(per_frame=False) for k, v in self.baselines.items()}}
 
     def to_json(self, per_frame: bool = True, **kw) -> str:
         return jsonio.dumps(self.to_dict(per_frame), **kw)
@@ -229,7 +249,9 @@ class SuiteResult:
                    points=[RDPoint(**p) for p in d.get("points", [])], smoke=d.get("smoke"),
                    isolation=d.get("isolation", []),
                    evaluator_version=d.get("evaluator_version", EVALUATOR_VERSION),
-                   timings=d.get("timings", {}))
+                   timings=d.get("timings", {}),
+                   baselines={k: RDCurve.from_dict(v)
+                              for k, v in d.get("baselines", {}).items()})
 
 
 # -- evaluating --------------------------------------------------------------------------
@@ -337,9 +359,10 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
         pairs = evaluate_clips(client, text, clips, progress=progress, **common)
     else:
         pairs = []
-        for clip in clips:
+        for i, clip in enumerate(clips):
+            keep = 1 if i == 0 and not clip.heldout else 0   # for a look at the first clip
             res = evaluate(text, clip.uri, start=clip.start, frames=clip.frames,
-                           resize=clip.resize, progress=progress, keep_frames=0, **common)
+                           resize=clip.resize, progress=progress, keep_frames=keep, **common)
             pairs.append((clip, res))
             if not res.ok:
                 break
@@ -365,12 +388,13 @@ def _summarise(suite, text, qualities, status, failure, stage, results, smoke_in
     train = [c for c in results if not c.clip.heldout]
     held = [c for c in results if c.clip.heldout]
     ok = status == "ok"
-    points = []
+    points, bases = [], {}
     if ok and train:
-        for i, q in enumerate(qualities):
-            points.append(pool_points([(c.result.points[i], c.result.source["width"],
-                                        c.result.source["height"], c.result.source["fps"])
-                                       for c in train]))
+        def size(c: ClipResult) -> tuple[int, int, float]:
+            return c.result.source["width"], c.result.source["height"], c.result.source["fps"]
+        points = pool_curves([(c.result.curve(), *size(c)) for c in train], "candidate").points
+        bases = {b: pool_curves([(c.result.baselines[b], *size(c)) for c in train], b)
+                 for b in train[0].result.baselines}
     return SuiteResult(
         suite=suite, status=status, failure=failure, stage=stage, clips=results,
         bd_rate=score(train, "bd_rate") if ok else {},
@@ -378,7 +402,8 @@ def _summarise(suite, text, qualities, status, failure, stage, results, smoke_in
         heldout_bd_rate=score(held, "bd_rate") if ok else {},
         heldout_bd_psnr=score(held, "bd_psnr") if ok else {},
         qualities=list(qualities), program_sha256=program_hash(text), points=points,
-        smoke=smoke_info, isolation=list(layers), timings=timings)
+        smoke=smoke_info, isolation=list(layers), timings=timings, baselines=bases,
+        frames=results[0].result.frames if results and results[0].result.ok else {})
 
 
 def evaluate_heldout(program: str | Path, suite: Suite, **kw) -> SuiteResult:
