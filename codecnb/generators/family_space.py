@@ -6,7 +6,7 @@ The family has two engines, chosen by ``ENGINE``:
 - ``"hybrid"``: the starter codec (``codecs/programs/starter.py``: range coding with
   adaptive contexts, intra prediction, quarter-pel motion with variable block sizes, in-loop
   deblocking, RD decisions); its tools (``INTRA_PRED`` ... ``CONTEXTS``) switch on and off
-  and its tunables (``LAMBDA_SCALE``, ``CHROMA_STEP``, ``RADIUS``) move;
+  and its tunables (``LAMBDA_SCALE``, ``CHROMA_STEP``, ``INTRA_STEP``, ``RADIUS``) move;
 - ``"classic"``: the block-transform codec of ``templates/family.py`` with the earlier
   choices (block size, quantisation matrix, 4:2:0/4:4:4, YCbCr/YCoCg, intra / previous /
   whole-pixel motion prediction, dead zone, zlib/bz2/lzma).
@@ -45,6 +45,7 @@ HYBRID: dict[str, list] = {
     "CONTEXTS": [False, True],
     "LAMBDA_SCALE": [0.5, 0.7, 1.0, 1.4, 2.0],
     "CHROMA_STEP": [1.0, 1.25, 1.5, 2.0],
+    "INTRA_STEP": [0.6, 0.75, 0.9, 1.0],
     "RADIUS": [3, 5, 7, 9],
 }
 #: Ordered choices of each parameter (neighbours are adjacent entries).
@@ -57,7 +58,7 @@ STARTER: dict = {"ENGINE": "hybrid",
                  "ENTROPY": "lzma", "LEVEL": 2,
                  "INTRA_PRED": True, "MOTION": True, "SUBPEL": True, "SPLIT": True,
                  "DEBLOCK": True, "RDO": True, "CONTEXTS": True, "LAMBDA_SCALE": 1.0,
-                 "CHROMA_STEP": 1.25, "RADIUS": 7}
+                 "CHROMA_STEP": 1.25, "INTRA_STEP": 0.75, "RADIUS": 7}
 _PARAM_BLOCK = re.compile(r"# --- parameters ---[^\n]*\n(.*?)# --- end parameters ---", re.S)
 _CLASSIC_MAGIC, _HYBRID_MAGIC = 'MAGIC = b"CF01"', 'MAGIC = b"SC02"'
 
