@@ -140,19 +140,24 @@ class WangReference:
 
 
 def _reference_strip(xs: np.ndarray, mu: np.ndarray, q: np.ndarray) -> None:
-    """Write mu_x and 2 sigma_x^2 + C2 of one strip (with its halo ``xs``) into mu and q."""
-    x = buffer("ssimref.x", xs.shape, np.float64)
-    cv2.subtract(xs, 128.0, dst=x, dtype=cv2.CV_64F)           # shifted: smaller squares
-    sq = buffer("ssimref.sq", xs.shape, np.float64)
-    cv2.multiply(x, x, dst=sq)
-    m = _filter(x, "ssimref.m", np.float64)
-    e = _filter(sq, "ssimref.e", np.float64)
+    """Write mu_x and 2 sigma_x^2 + C2 of one strip (with its halo ``xs``) into mu and q.
+
+    Filtered in float64 straight from the 8-bit plane and its squares (exact in uint16), so
+    E[x^2] - mu_x^2 loses nothing that matters (about 1e-11)."""
+    k = _KERNEL[np.float64]
+    m = buffer("ssimref.m", xs.shape, np.float64)
+    cv2.sepFilter2D(xs, cv2.CV_64F, k, k, dst=m, borderType=cv2.BORDER_REFLECT)
+    sq = buffer("ssimref.sq", xs.shape, np.uint16)
+    cv2.multiply(xs, xs, dst=sq, dtype=cv2.CV_16U)
+    e = buffer("ssimref.e", xs.shape, np.float64)
+    cv2.sepFilter2D(sq, cv2.CV_64F, k, k, dst=e, borderType=cv2.BORDER_REFLECT)
+    m, e = m[RADIUS:-RADIUS, RADIUS:-RADIUS], e[RADIUS:-RADIUS, RADIUS:-RADIUS]
     var = buffer("ssimref.var", m.shape, np.float64)
     cv2.multiply(m, m, dst=var)
     cv2.subtract(e, var, dst=var)                              # sigma_x^2
     cv2.add(var, var, dst=var)
     cv2.add(var, C2, dst=q, dtype=cv2.CV_32F)                   # 2 sigma_x^2 + C2
-    cv2.add(m, 128.0, dst=mu, dtype=cv2.CV_32F)                 # mu_x
+    cv2.add(m, 0.0, dst=mu, dtype=cv2.CV_32F)                   # mu_x
 
 
 def _distorted_strip(xs: np.ndarray, ys: np.ndarray, mu: np.ndarray, q: np.ndarray) -> float:
