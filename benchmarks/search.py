@@ -122,6 +122,8 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--candidates", type=int, default=30)
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0,
+                    help="seeds first-seed .. first-seed + seeds - 1 (to run seeds apart)")
     ap.add_argument("--frames", type=int, default=4, help="frames of each training clip")
     ap.add_argument("--cache", type=Path, help="JSON file of results by program SHA-256 "
                     "(an interrupted run started again reuses them)")
@@ -129,9 +131,10 @@ def main() -> int:
     clips = training_clips(args.frames)
     scorer = SuiteScorer(clips, args.cache)
     print(f"clips: {', '.join(c['name'] for c in clips)}; {args.frames} frames each; "
-          f"{args.candidates} candidates; seeds 0..{args.seeds - 1}")
+          f"{args.candidates} candidates; seeds {args.first_seed}.."
+          f"{args.first_seed + args.seeds - 1}")
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
         pattern = search("pattern", seed, args.candidates, scorer)
         optuna = search("optuna", seed, args.candidates, scorer)

@@ -155,7 +155,8 @@ def test_best_programs_and_parent_code_are_in_the_request(api):
     api.script = [text_reply(f"```python\n{GOOD}```")]
     cand = claude(explore=0.0).propose(history)
     text = api.user_texts(0)
-    assert "Improve this program" in text and "def _qtable" in text    # the parent's code
+    assert "Improve this program" in text
+    assert starter.strip().splitlines()[-1] in text and "def encode" in text   # its code
     assert "kbps" in text and "BD-rate: vs jpeg" in text       # the parent's measurements
     assert cand.parents == [history.entries[0].sha256]
 

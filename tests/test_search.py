@@ -182,19 +182,22 @@ def test_search_replace_blocks_apply_exactly_and_failures_name_the_block():
 
 
 # -- novelty ---------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_novelty_rejects_duplicates_same_behaviour_and_near_duplicates():
     renamed = ("# a comment\n" + GOOD.replace("data", "payload").replace("shape = ", "dims = ")
                .replace("(shape)", "(dims)"))
     assert static_check(renamed) is None and renamed != GOOD
     assert code_hash(renamed) == code_hash(GOOD)
     starter = builtin_program("starter")
-    h = History([entry(GOOD, -0.1), entry(starter, -0.5), entry(render(STARTER), -0.4)])
+    no_motion = render({**STARTER, "MOTION": False})
+    h = History([entry(GOOD, -0.1), entry(starter, -0.5), entry(no_motion, -0.4)])
     nf = NoveltyFilter(h)
     r = nf.check(renamed)
     assert r.reason == "duplicate" and r.known == h.entries[0].sha256
     assert "already known" in r.message() and "-10.00 %" in r.message()
-    # a family program whose changed parameter has no effect (QTABLE is not "slope")
-    ineffective = render(STARTER).replace("SLOPE = 0.5", "SLOPE = 1.5")
+    # a family program whose changed parameter has no effect (no motion: no sub-pel)
+    ineffective = no_motion.replace("SUBPEL = True", "SUBPEL = False", 1)
+    assert ineffective != no_motion
     assert nf.check(ineffective).reason == "same-behaviour"
     # one changed constant in a large program is a near-duplicate at the default threshold
     tweak = starter.replace("quality", "quality ", 1).replace("255", "254", 1)
@@ -496,3 +499,14 @@ def test_the_report_and_leaderboard_say_what_each_model_bought():
     assert got["b"]["improved"] == 1 and got["b"]["gain_pp"] == pytest.approx(15.0)
     assert got["b"]["pp_per_usd"] == pytest.approx(150.0)
     assert got["a"]["gain_pp"] == 0 and got["b"]["best_bd_rate_jpeg"] == -0.25
+
+
+def test_per_clip_bd_rates_of_a_suite_result_reach_the_history():
+    from types import SimpleNamespace
+    from codecnb.generators.candidate import Candidate
+    result = SimpleNamespace(status="ok", failure=None, points=[],
+                             bd_rate={"jpeg": -0.2, "x264": 0.4},
+                             per_clip={"bunny": {"jpeg": -0.3, "x264": 0.2},
+                                       "street": {"jpeg": -0.1, "x264": 0.6}})
+    e = History().add(Candidate(GOOD, "anthropic"), result)
+    assert e.per_clip == {"bunny": -0.3, "street": -0.1}

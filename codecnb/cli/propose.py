@@ -28,7 +28,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def add_generator_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("generator")
-    g.add_argument("--generator", help="offline, anthropic, replay:PATH or "
+    g.add_argument("--generator", help="offline (Optuna over the codec family), "
+                   "offline:pattern (the earlier pattern search), anthropic, replay:PATH or "
                    "replay:mlflow:EXPERIMENT[:N] "
                    "[default: anthropic when ANTHROPIC_API_KEY is set, else offline]")
     g.add_argument("--seed", type=int, help="seed of the generator's choices [default 0]")

@@ -198,7 +198,7 @@ class AnthropicGenerator:
             return latest
         text = self._call(model, [{"role": "user", "content": summary_prompt(
             history, recent=k, previous=latest)}], cand, max_tokens=1024).strip()
-        text = text[:2000]
+        text = text[:1500]   # the settings tag that carries it holds 5000 characters
         cand.settings.update(summary=text, summary_at=evaluated)
         cand.artifacts["summary.md"] = (f"# What has worked (after {evaluated} candidates, "
                                         f"written by {model})\n\n{text}\n")
@@ -239,7 +239,7 @@ class AnthropicGenerator:
                          {"model": model, "island": island, "mode": mode,
                           "inspirations": [e.sha256[:12] for e in inspirations],
                           **({"ucb": ucb} if ucb else {}),
-                          "database": db.summary(), "search": self.settings()},
+                          "database": db.summary()},
                          model=model)
         summary = self._summary(history, model, cand)
         messages = [{"role": "user", "content": task_prompt(

@@ -21,8 +21,10 @@ from __future__ import annotations
 import ast
 import builtins
 import difflib
+import functools
 import hashlib
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -122,16 +124,30 @@ class Rejection:
         return f"this program {what} program {self.known[:12]}{score}, already known"
 
 
+_PARAMS = re.compile(r"# --- parameters ---[^\n]*\n.*?# --- end parameters ---", re.S)
+
+
+@functools.lru_cache(maxsize=8)
+def _family_body(engine: str | None) -> str:
+    """Normalised hash of the family program of an engine outside its parameter block."""
+    from codecnb.generators.family_space import STARTER, render
+    params = dict(STARTER) if engine is None else {**STARTER, "ENGINE": engine}
+    return code_hash(_PARAMS.sub("", render(params)))
+
+
 def behaviour_key(program: str) -> str | None:
     """A key equal for programs known to behave the same: the effective parameters of a
-    family program; None for other programs (their normalised hash covers them)."""
+    program of the offline codec family (the family's code, any parameter values); None for
+    other programs (their normalised hash covers them)."""
     from codecnb.generators.family_space import effective, params_of
     params = params_of(program)
     if params is None:
         return None
     try:
+        if code_hash(_PARAMS.sub("", program)) != _family_body(params.get("ENGINE")):
+            return None          # the family's parameter block, but other code around it
         params = effective(params)
-    except KeyError:
+    except (KeyError, ValueError):
         return None
     return "family:" + repr(sorted(params.items()))
 
