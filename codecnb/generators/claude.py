@@ -297,8 +297,13 @@ class AnthropicGenerator:
     def _tune(self, cand: Candidate) -> None:
         """Replace the candidate's tunable values by the best an Optuna study finds."""
         declared = cand.program
-        result = tune(declared, self.tuner, self.search.tune_trials,
-                      seed=random.Random(cand.sha256).getrandbits(31))
+        try:
+            result = tune(declared, self.tuner, self.search.tune_trials,
+                          seed=random.Random(cand.sha256).getrandbits(31))
+        except CodecnbError as exc:   # e.g. the sandbox cannot be built here: keep it as is
+            log.warning("tuning skipped: %s", exc)
+            cand.settings["tuning"] = {"error": str(exc)[:300]}
+            return
         if result is None:
             return
         cand.program = result.program
