@@ -74,6 +74,13 @@ def spec_params(spec) -> dict:
     """The params that say what a candidate was measured on (an EvaluationSpec's group:
     evaluator version, clips and windows, qualities, segment size), readable in the UI."""
     clip = spec.clip
+    if len(spec.suite.clips) > 1:   # a suite: its name, and every clip with its window
+        return {"source": f"suite:{spec.suite.name}",
+                "clips": ";".join(f"{c.name}={c.uri}|{c.start}|{c.frames}|{c.role}"
+                                  for c in spec.suite.clips),
+                "qualities": ",".join(map(str, spec.qualities)),
+                "segment_frames": spec.segment_frames,
+                "evaluator_version": spec.evaluator_version, GROUP_PARAM: spec_group_key(spec)}
     return {"source": clip.uri, "start": clip.start, "frames": clip.frames or "all",
             "resize": f"{clip.resize[0]}x{clip.resize[1]}" if clip.resize else "native",
             "qualities": ",".join(map(str, spec.qualities)),
