@@ -20,6 +20,8 @@ from codecnb.tracking import runs as R
 
 log = logging.getLogger(__name__)
 HELDOUT_STATUS, HELDOUT_FAILURE = "codecnb.heldout_status", "codecnb.heldout_failure"
+#: How many of the best candidates a campaign checks on its held-out clips when it ends.
+HELDOUT_TOP = 3
 
 
 def best_runs(c, experiment_id: str, parent_id: str, top: int) -> list:

@@ -54,14 +54,19 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
     Each row: ``rank``, ``iteration``, ``run_id``, ``generator``, ``bd_rate_jpeg``,
     ``bd_rate_x264`` (fractions), ``psnr_at_target`` (dB at ``target_kbps``, None outside
     the candidate's range), ``encode_fps``, ``decode_fps``, ``source``,
-    ``program_sha256``.
+    ``program_sha256``, ``heldout_bd_rate_jpeg``, ``heldout_bd_rate_x264`` and
+    ``heldout_gap_jpeg`` (held-out minus training; None unless ``codecnb verify`` checked
+    the candidate).
     """
     rows = [{"iteration": r.iteration, "run_id": r.run_id, "generator": r.generator,
              "bd_rate_jpeg": r.bd_rate["jpeg"], "bd_rate_x264": r.bd_rate.get("x264"),
              "psnr_at_target": (psnr_at_kbps(r.points, target_kbps)
                                 if target_kbps else None),
              "encode_fps": r.encode_fps, "decode_fps": r.decode_fps, "source": r.source,
-             "program_sha256": r.program_sha256}
+             "program_sha256": r.program_sha256,
+             "heldout_bd_rate_jpeg": r.heldout.get("bd_rate_jpeg"),
+             "heldout_bd_rate_x264": r.heldout.get("bd_rate_x264"),
+             "heldout_gap_jpeg": r.heldout.get("gap_jpeg")}
             for r in records if r.ok and r.bd_rate.get("jpeg") is not None]
     rows.sort(key=lambda row: row["bd_rate_jpeg"])
     for i, row in enumerate(rows, 1):
@@ -237,6 +242,9 @@ def leaderboard_table(rows: Sequence[dict], target_kbps: float | None = None):
     return pd.DataFrame([{
         "rank": r["rank"], "iteration": r["iteration"], "generator": r["generator"],
         "BD-rate vs JPEG": pct(r["bd_rate_jpeg"]), "BD-rate vs x264": pct(r["bd_rate_x264"]),
+        **({"held-out vs JPEG": pct(r.get("heldout_bd_rate_jpeg")),
+            "held-out gap": pct(r.get("heldout_gap_jpeg"))}
+           if any(x.get("heldout_bd_rate_jpeg") is not None for x in rows) else {}),
         at: num(r["psnr_at_target"], ".2f"), "encode fps": num(r["encode_fps"], ".1f"),
         "decode fps": num(r["decode_fps"], ".1f"), "run": r["run_id"][:12]}
         for r in rows]).set_index("rank")

@@ -49,6 +49,11 @@ class CandidateRecord:
     cost_usd, wall_s : float
         The proposal's cost; the iteration's wall time on its worker (seconds).
     failure_kind, failure_message : str or None
+    heldout : dict of str to float
+        Held-out check (``codecnb verify``): ``bd_rate_{B}`` and ``gap_{B}`` (held-out
+        minus training BD-rate) per baseline; empty when the candidate was not checked.
+    per_clip : dict of str to dict
+        Suite campaigns: training clip -> baseline -> BD-rate; empty for one clip.
     group : str
         What makes results comparable: evaluator version, source, window, qualities (the
         ``spec_group`` param; rebuilt from the params for runs of older versions).
@@ -74,6 +79,8 @@ class CandidateRecord:
     failure_kind: str | None = None
     failure_message: str | None = None
     group: str = ""
+    heldout: dict[str, float] = field(default_factory=dict)
+    per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -100,6 +107,9 @@ class CandidateRecord:
             tokens=int(sum(m.get(k, 0) for k in TOKEN_METRICS)),
             cost_usd=float(m.get("cost_usd", 0.0)), wall_s=m.get("wall_s"),
             failure_kind=tags.get(R.FAILURE_KIND), failure_message=tags.get(R.FAILURE_MESSAGE),
+            heldout={k[len("heldout_"):]: v for k, v in m.items()
+                     if k.startswith(("heldout_bd_rate_", "heldout_gap_"))},
+            per_clip=_per_clip(m),
             group=p.get(R.GROUP_PARAM) or "|".join(
                 p.get(k, "?") for k in ("evaluator_version", "source", "start", "frames",
                                         "resize", "qualities", "segment_frames")))
@@ -112,6 +122,16 @@ class CandidateRecord:
                        ssim_y=d["ssim_y"], encode_s=nan, decode_s=nan, encode_fps=nan,
                        decode_fps=nan, frames=0) for d in self.points]
         return RDCurve(name or f"iteration {self.iteration}", "quality", pts)
+
+
+def _per_clip(metrics: dict) -> dict[str, dict[str, float]]:
+    """``clip.{NAME}.bd_rate_{B}`` metrics as NAME -> B -> value."""
+    out: dict[str, dict[str, float]] = {}
+    for k, v in metrics.items():
+        if k.startswith("clip.") and ".bd_rate_" in k:
+            name, _, base = k[len("clip."):].rpartition(".bd_rate_")
+            out.setdefault(name, {})[base] = v
+    return out
 
 
 def load_candidates(c, experiment_id: str, campaign: str | None = None) -> list[CandidateRecord]:

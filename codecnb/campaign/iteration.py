@@ -51,13 +51,18 @@ def spec_for(spec_json: str = "", **by_hand) -> "EvaluationSpec":
 def evaluate_candidate(program: str, spec: "EvaluationSpec"):
     """Apply ``spec`` in this process (cache settings, evaluator version), then evaluate
     ``program`` in the sandbox on the spec's clip; returns (EvaluationResult, opened source,
-    the source's identity SHA-256)."""
+    the source's identity SHA-256). A spec of several clips is evaluated over its training
+    clips (smoke stage first; never the held-out ones): the result is then a
+    :class:`~codecnb.evaluation.suite.SuiteResult` and the source its first training clip."""
     from codecnb.evaluation import evaluate
     from codecnb.sources import open_source
     from codecnb.sources.identity import source_sha256
     spec.apply()   # before anything is fetched
     clip = spec.clip
     src = open_source(clip.uri, start=clip.start, frames=clip.frames, resize=clip.resize)
+    if len(spec.suite.clips) > 1:
+        from codecnb.evaluation.suite import evaluate_spec
+        return evaluate_spec(program, spec), src, source_sha256(src)
     result = evaluate(program, src, qualities=spec.qualities, segment_frames=spec.segment_frames,
                       limits=spec.limits(), policy=spec.policy(), baselines=spec.baselines)
     return result, src, source_sha256(src)
@@ -88,6 +93,11 @@ def log_to_mlflow(tracking_uri: str, run_id: str, result, source_sha256: str,
     from codecnb.tracking.runs import log_batch, log_result
     c = client(tracking_uri)
     log_result(c, run_id, result)
+    if hasattr(result, "suite"):   # a suite: per-clip metrics (training clips only)
+        from codecnb.evaluation.suite import suite_metrics
+        from codecnb.tracking.runs import metric
+        log_batch(c, run_id, [metric(k, v) for k, v in suite_metrics(result).items()],
+                  params={"suite": result.suite.name})
     log_batch(c, run_id, params={"source_sha256": source_sha256})
     for path in images.values():
         retry_locked(c.log_artifact, run_id, str(path))
@@ -135,6 +145,8 @@ class Outcome:
     eval_s: float = 0.0
     wall_s: float = 0.0
     worker: str = ""
+    #: suite clip -> baseline -> BD-rate, training clips only ({} for one clip)
+    per_clip: dict = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -156,7 +168,8 @@ def write_outcome(out_dir: Path, result) -> None:
     points = [Point(p.quality, p.kbps, p.psnr_y, p.ssim_y, p.encode_s, p.decode_s, p.frames)
               for p in result.points]
     o = Outcome(result.status, result.failure.to_dict() if result.failure else None,
-                dict(result.bd_rate), points, result.timings.get("total", 0.0))
+                dict(result.bd_rate), points, result.timings.get("total", 0.0),
+                per_clip=dict(getattr(result, "per_clip", None) or {}))
     (Path(out_dir) / "outcome.json").write_text(jsonio.dumps(o.to_dict()))
 
 

@@ -44,6 +44,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         f"the campaign's own]")
     g = p.add_argument_group("what every candidate is measured on (stored with the campaign)")
     g.add_argument("--source", help=config.cli_help("source"))
+    g.add_argument("--suite", metavar="FILE|NAME",
+                   help="score candidates on a clip suite (a TOML file or a bundled name such "
+                        "as 'default') instead of --source; its held-out clips check the "
+                        "best candidates at the end (codecnb verify)")
     g.add_argument("--start", type=config.cli_type("start"), help=config.cli_help("start"))
     g.add_argument("--frames", type=config.cli_type("frames"),
                    help=config.cli_help("frames", default=f"{RUN_FRAMES} frames"))
@@ -81,6 +85,16 @@ _SPEC_FLAGS = {"source": "--source", "start": "--start", "frames": "--frames",
 
 
 def _spec_from_args(args) -> EvaluationSpec:
+    if getattr(args, "suite", None):
+        from codecnb.suites import load_suite
+        clash = next((f for f in ("source", "start", "frames", "resize")
+                      if getattr(args, f) is not None), None)
+        if clash:
+            raise ConfigError(f"--suite and --{clash} exclude each other (a suite gives each "
+                              f"clip its own window)")
+        return build_spec(suite=load_suite(args.suite), qualities=args.qualities,
+                          segment_frames=args.segment_frames, memory_gb=args.memory_gb,
+                          timeout_s=args.timeout, **cache_flags(args))
     resize = parse_resize(args.resize, args.source or "") if args.resize else None
     return build_spec(source=args.source, start=args.start, frames=args.frames, resize=resize,
                       qualities=args.qualities, segment_frames=args.segment_frames,
@@ -217,6 +231,11 @@ def run(args: argparse.Namespace) -> int:
           f"{totals.failed} failed, cost ${totals.cost_usd:.4f}")
     if campaign.stop_reason:
         print(f"stopped early: {campaign.stop_reason}")
+    if spec.suite.heldout and totals.ok:   # after the generators are done with them
+        from codecnb.heldout import HELDOUT_TOP, verify_campaign
+        print(f"held-out check of the best {HELDOUT_TOP} on "
+              f"{', '.join(c.name for c in spec.suite.heldout)} ...", flush=True)
+        verify_campaign(campaign.c, campaign.exp, campaign.parent, HELDOUT_TOP)
     shown = print_leaderboard(campaign.c, campaign.exp, campaign.parent, top=TOP)
     if totals.rejected:
         print(f"{totals.rejected} proposals were rejected as not novel before evaluation")

@@ -69,12 +69,16 @@ def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> int:
     """Print the ``top`` candidates of a campaign; returns how many rows were printed."""
     records = load_candidates(c, exp, parent)
     rows = compare.leaderboard(records, top)
+    held = any(r["heldout_bd_rate_jpeg"] is not None for r in rows)
     print(f"{'rank':>4}  {'iter':>4}  {'BD-rate vs JPEG':>15}  {'vs x264':>10}  "
-          f"{'enc fps':>8}  generator  run")
+          + (f"{'held-out vs JPEG':>16}  {'gap':>10}  " if held else "")
+          + f"{'enc fps':>8}  generator  run")
     for r in rows:
         print(f"{r['rank']:>4}  {r['iteration']:>4}  {_pct(r['bd_rate_jpeg']):>15}  "
-              f"{_pct(r['bd_rate_x264']):>10}  {r['encode_fps'] or 0:8.1f}  "
-              f"{r['generator']:<9}  {r['run_id']}")
+              f"{_pct(r['bd_rate_x264']):>10}  "
+              + (f"{_pct(r['heldout_bd_rate_jpeg']):>16}  {_pct(r['heldout_gap_jpeg']):>10}  "
+                 if held else "")
+              + f"{r['encode_fps'] or 0:8.1f}  {r['generator']:<9}  {r['run_id']}")
     if not rows:
         print("   (no successful candidate yet)")
     bought = compare.models(records)
