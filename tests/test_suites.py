@@ -334,3 +334,33 @@ def test_verify_logs_heldout_numbers_into_the_best_runs(testdata, tmp_path):
     assert logged.tags["codecnb.heldout_status"] == "ok"
     assert "heldout_bd_rate_jpeg" not in c.get_run(runs[1]).data.metrics
     assert_user_error(run_cli("verify", "--top", "0", "--tracking-uri", uri), "--top")
+
+
+@pytest.mark.slow
+def test_run_suite_scores_training_clips_and_leaderboard_shows_heldout(testdata, tmp_path):
+    suite = small_suite(testdata)
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    (programs / "1_coarse.py").write_text(COARSE)
+    (programs / "2_cheat.py").write_text(cheat_program(suite.train[0]))
+    path = write(tmp_path, "\n".join(
+        f'[[clip]]\nname = "{c.name}"\nuri = "{c.uri}"\nstart = {c.start}\n'
+        f'frames = {c.frames}\nresize = "{c.resize[0]}x{c.resize[1]}"\nrole = "{c.role}"\n'
+        for c in suite.clips))
+    uri = f"sqlite:///{tmp_path}/mlflow.db"
+    proc = run_cli("run", "--generator", f"replay:{programs}", "--iterations", "2",
+                   "--workers", "1", "--suite", str(path), "--qualities", "30,60,90",
+                   "--tracking-uri", uri, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "held-out check of the best 3 on bikes" in proc.stdout
+    assert "held-out vs JPEG" in proc.stdout
+    board = run_cli("leaderboard", "--json", "--tracking-uri", uri, cwd=tmp_path)
+    rows = json.loads(board.stdout)
+    assert [r["iteration"] for r in rows] == [2, 1]          # the cheat ranks first ...
+    assert rows[0]["bd_rate_jpeg"] < -0.95
+    assert rows[0]["heldout_gap_jpeg"] > 0.9                 # ... and is exposed
+    assert all(r["heldout_bd_rate_jpeg"] is not None for r in rows)
+    from codecnb.tracking import client
+    metrics = client(uri).get_run(rows[1]["run_id"]).data.metrics
+    assert "clip.park.bd_rate_jpeg" in metrics and "clip.park.kbps_q60" in metrics
+    assert not any(k.startswith("clip.bikes") for k in metrics)
