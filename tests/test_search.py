@@ -419,6 +419,7 @@ def decode(data):
 '''
 
 
+@pytest.mark.slow
 def test_tuning_on_a_real_smoke_evaluation():
     """Three sandboxed evaluations of a lossy program on 2 frames of a tiny clip."""
     from codecnb.search.tuning import smoke_objective
