@@ -1,6 +1,7 @@
 """The S3 source cache: ``s3://bucket/key`` sources resolve to verified local files.
 
-Importing this module registers the ``s3`` scheme with :mod:`codecnb.sources`.
+:func:`resolve` is what :mod:`codecnb.sources` calls for the ``s3`` scheme (named in its
+plugin table); this package imports nothing from :mod:`codecnb.sources`.
 """
 from pathlib import Path
 
@@ -8,14 +9,12 @@ from codecnb.cache.client import CacheError
 from codecnb.cache.fetch import STATS, CacheStats, fetch
 from codecnb.cache.s3uri import S3Object, parse_s3
 from codecnb.cache.store import Store
-from codecnb.sources.open import register_scheme
-from codecnb.sources.uri import SourceURI
 
 
-def _resolve(u: SourceURI) -> Path:
-    return fetch(parse_s3(u.target, u.options, u.raw))
+def resolve(target: str, options: dict[str, str], raw: str) -> Path:
+    """The local, verified copy of ``s3://TARGET?OPTIONS`` (``raw``: the URI as given)."""
+    return fetch(parse_s3(target, options, raw))
 
 
-register_scheme("s3", _resolve)
-
-__all__ = ["CacheError", "CacheStats", "S3Object", "STATS", "Store", "fetch", "parse_s3"]
+__all__ = ["CacheError", "CacheStats", "S3Object", "STATS", "Store", "fetch", "parse_s3",
+           "resolve"]

@@ -1,8 +1,9 @@
 """From a URI to a :class:`~codecnb.sources.base.Source`: the table of schemes.
 
-Schemes that fetch remote objects (``s3://``) register a resolver with
-:func:`register_scheme`; the resolver returns a local path (e.g. from a cache), which is then
-read like any local file.
+Schemes that fetch remote objects resolve to a local path (e.g. from a cache), which is then
+read like any local file. ``s3`` is a plugin named in :data:`PLUGINS` (imported on first
+use; the cache imports nothing from here, so there is no cycle); others can be added with
+:func:`register_scheme`.
 """
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ _RESOLVERS: dict[str, Callable[[SourceURI], Path]] = {
     "sample": lambda u: sample_path(u.target),
 }
 _WINDOW_KEYS = {"start", "frames", "resize"}
+#: scheme -> "module:function(target, options, raw URI) -> local Path", imported when needed.
+PLUGINS = {"s3": "codecnb.cache:resolve"}
 
 
 def register_scheme(scheme: str, resolver: Callable[[SourceURI], Path]) -> None:
@@ -32,12 +35,16 @@ def register_scheme(scheme: str, resolver: Callable[[SourceURI], Path]) -> None:
 
 
 def _resolver(u: SourceURI) -> Callable[[SourceURI], Path]:
-    if u.scheme == "s3" and "s3" not in _RESOLVERS:
-        import codecnb.cache  # noqa: F401  (registers the s3 scheme)
+    if u.scheme in PLUGINS and u.scheme not in _RESOLVERS:
+        import importlib
+        module, _, name = PLUGINS[u.scheme].partition(":")
+        fn = getattr(importlib.import_module(module), name)
+        register_scheme(u.scheme, lambda v: fn(v.target, v.options, v.raw))
     try:
         return _RESOLVERS[u.scheme]
     except KeyError:
-        known = ", ".join(f"{s}:" for s in sorted({*_RESOLVERS, "synthetic"} - {"file"}))
+        known = ", ".join(f"{s}:" for s in sorted({*_RESOLVERS, *PLUGINS, "synthetic"}
+                                                  - {"file"}))
         raise SourceError(f"source {u.raw!r}: unknown scheme {u.scheme!r} "
                           f"(known: {known} or a local path)") from None
 
