@@ -24,6 +24,7 @@ from codecnb.campaign.executor import dask_client  # noqa: E402
 from codecnb.codecs import builtin_program  # noqa: E402
 from codecnb.evaluation.fanout import clip_baselines  # noqa: E402
 from codecnb.evaluation.suite import evaluate_suite  # noqa: E402
+from codecnb.sandbox.limits import Limits  # noqa: E402
 from codecnb.suites import Clip, Suite  # noqa: E402
 
 QUALITIES = [25, 50, 75, 90]
@@ -35,13 +36,18 @@ def main() -> int:
     ap.add_argument("--frames", type=int, default=48)
     ap.add_argument("--workers", default="1,2", help="worker counts to time [default 1,2]")
     ap.add_argument("--repeat", type=int, default=1, help="timed runs per count (best kept)")
+    ap.add_argument("--segment-timeout", type=float, default=1200.0,
+                    help="seconds one encode or decode call may take [default 1200: the "
+                         "starter is slow on 1080p, more so on a loaded machine]")
     ap.add_argument("--check", action="store_true",
                     help="also evaluate in process and compare the results")
     args = ap.parse_args()
     program = builtin_program("starter")
     suite = Suite("street", (Clip(str(STREET), 0, args.frames, None, "train", "street"),))
     warm = Suite("warm", (Clip(str(STREET), 0, 4, (320, 180), "train", "warm"),))
-    kw = dict(qualities=QUALITIES, segment_frames=SEGMENT, smoke=False)
+    limits = Limits(segment_timeout_s=args.segment_timeout,
+                    evaluation_timeout_s=max(1800.0, 4 * args.segment_timeout))
+    kw = dict(qualities=QUALITIES, segment_frames=SEGMENT, smoke=False, limits=limits)
     clip_baselines(suite.clips[0], ("jpeg", "x264"), SEGMENT)   # cached for every run
     tasks = -(-args.frames // SEGMENT) * len(QUALITIES)
     print(f"starter on {args.frames} frames of {STREET.name} (1920x1080) at "
