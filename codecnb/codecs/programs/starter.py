@@ -413,8 +413,10 @@ class _Tables:
     and update them after every batch, so the model follows the statistics of the video
     without sending them (what CABAC buys over fixed codes)."""
 
-    def __init__(self, contexts, symbols):
-        self.counts = np.full((contexts, symbols), 0.4)
+    def __init__(self, contexts, symbols, prior=None):
+        # a weak prior (a few symbols' worth) so that a new context learns quickly
+        prior = np.full(symbols, 1.0 / symbols) if prior is None else prior / prior.sum()
+        self.counts = np.tile(3.0 * prior, (contexts, 1))
 
     def model(self, ctx):
         c = self.counts[ctx]
@@ -509,12 +511,14 @@ class _Coder:
 
 
 def _new_tables():
-    return {"coef": _Tables(2 * 2 * 8 * 5, ESC + 1), "last": _Tables(2 * 2, 65),
-            "mode": _Tables(2, 4), "split": _Tables(1, 2), "mv": _Tables(3, ESC + 1),
+    geometric = 0.5 ** np.arange(ESC + 1)  # small magnitudes are the most likely
+    return {"coef": _Tables(2 * 2 * 8 * 5 * 4, ESC + 1, geometric), "last": _Tables(2 * 2, 65),
+            "mode": _Tables(2, 4), "split": _Tables(1, 2), "mv": _Tables(3, ESC + 1, geometric),
             "ftype": _Tables(1, 2)}
 
 
 _ACT = np.array([0, 1, 2, 3, 3] + [4] * 1000)
+_REST = np.array([0, 1, 1, 2, 2, 2, 2] + [3] * 57)  # coefficients left before the last one
 
 
 def _coefficients(io, tables, levels, kind, n=None):
@@ -534,9 +538,10 @@ def _coefficients(io, tables, levels, kind, n=None):
         if CONTEXTS:
             act = np.abs(levels[idx, k - 1]) + np.abs(levels[idx, k - 2]) if k >= 2 else (
                 np.abs(levels[idx, 0]) * 2 if k == 1 else np.zeros(len(idx), int))
-            ctx = (kind * 8 + _BAND[k]) * 5 + _ACT[np.minimum(act, 1000)]
+            ctx = (((kind * 8 + _BAND[k]) * 5 + _ACT[np.minimum(act, 1000)]) * 4
+                   + _REST[np.minimum(last[idx] - 1 - k, 63)])
         else:
-            ctx = np.full(len(idx), kind * 40)
+            ctx = np.full(len(idx), kind * 160)
         mag = io.ints(tables["coef"], ctx, None if io.reading else np.abs(levels[idx, k]), len(idx))
         nzi = np.nonzero(mag)[0]
         if io.reading:
