@@ -62,7 +62,7 @@ def rgb_to_yuv420(frame: np.ndarray) -> Planes:
     """
     h, w = frame.shape[:2]
     y = np.empty((h, w), np.uint8)
-    yuv = np.empty((h // 2, w // 2, 3), np.uint8)  # chroma, Y' of the mean beside it unused
+    yuv = np.empty((h // 2, w // 2, 3), np.uint8)  # Cb, Cr in channels 1, 2; channel 0 unused
     rgb = buffer("color.rgb", (_STRIP, w, 3), np.float32)
     ycc = buffer("color.ycc", (_STRIP, w, 3), np.float32)
     luma = buffer("color.luma", (_STRIP, w), np.float32)
