@@ -16,12 +16,11 @@ from codecnb.errors import CodecnbError, SuiteError
 from codecnb.evaluation.suite import SuiteResult, evaluate_heldout, heldout_metrics
 from codecnb.generators.history import OBJECTIVE
 from codecnb.suites import Suite
+from codecnb.suites.suite import HELDOUT_TOP  # noqa: F401 - the campaign's default, here too
 from codecnb.tracking import runs as R
 
 log = logging.getLogger(__name__)
 HELDOUT_STATUS, HELDOUT_FAILURE = "codecnb.heldout_status", "codecnb.heldout_failure"
-#: How many of the best candidates a campaign checks on its held-out clips when it ends.
-HELDOUT_TOP = 3
 
 
 def best_runs(c, experiment_id: str, parent_id: str, top: int) -> list:

@@ -13,13 +13,14 @@ import sys
 from codecnb import config, jsonio
 from codecnb.cli.tables import pct
 from codecnb.errors import CodecnbError
+from codecnb.suites.suite import HELDOUT_TOP
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("verify", help="evaluate the best candidates on held-out clips",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--top", type=int, default=3, metavar="K",
-                   help="how many of the best candidates [default 3]")
+    p.add_argument("--top", type=int, default=HELDOUT_TOP, metavar="K",
+                   help=f"how many of the best candidates [default {HELDOUT_TOP}]")
     p.add_argument("--suite", metavar="FILE|NAME",
                    help="use this suite's held-out clips [default: the campaign's suite]")
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))

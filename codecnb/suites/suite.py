@@ -16,6 +16,9 @@ from pathlib import PurePosixPath
 from codecnb.errors import SuiteError
 
 ROLES = ("train", "heldout")
+#: How many of a campaign's best candidates are checked on its held-out clips when it ends
+#: (and by ``codecnb verify`` unless ``--top`` says otherwise).
+HELDOUT_TOP = 3
 
 
 def default_clip_name(uri: str) -> str:
@@ -158,17 +161,6 @@ class Suite:
             if c.name == name:
                 return c
         raise SuiteError(f"suite {self.name!r}: no clip named {name!r}")
-
-    def only(self, role: str) -> "Suite":
-        """The same suite restricted to one role (held-out clips become the scored ones for
-        a ``"heldout"`` restriction, so the result is a valid suite)."""
-        if role not in ROLES:
-            raise SuiteError(f"suite {self.name!r}: unknown role {role!r}")
-        clips = self.train if role == "train" else tuple(
-            Clip(c.uri, c.start, c.frames, c.resize, "train", c.name) for c in self.heldout)
-        if not clips:
-            raise SuiteError(f"suite {self.name!r}: no {role} clips")
-        return Suite(f"{self.name}:{role}", clips)
 
     @classmethod
     def single(cls, uri: str, start: int = 0, frames: int | None = None,
