@@ -170,6 +170,9 @@ def test_suite_score_is_the_mean_over_training_clips_and_heldout_stays_out(testd
     assert not any("heldout" in k or "bikes" in k for k in metrics)
     again = type(r).from_dict(json.loads(r.to_json()))
     assert again.bd_rate == r.bd_rate and again.clip("bunny").points == r.clip("bunny").points
+    from codecnb.evaluation import EvaluationResult   # what the report reads from result.json
+    pooled = EvaluationResult.from_dict(json.loads(r.to_json()))
+    assert pooled.points == r.points and set(pooled.baselines) == {"jpeg", "x264"}
 
 
 # -- the smoke stage ---------------------------------------------------------------------

@@ -232,7 +232,9 @@ class SuiteResult:
                 "smoke": self.smoke, "qualities": self.qualities,
                 "isolation": self.isolation, "evaluator_version": self.evaluator_version,
                 "program_sha256": self.program_sha256, "timings": self.timings,
-                "baselines": {k: v.to_dict(per_frame=False) for k, v in self.baselines.items()}}
+                "baselines": {k: v.to_dict(per_frame=False) for k, v in self.baselines.items()},
+                # with "points" and "baselines" (pooled), readable as an EvaluationResult
+                "source": self.source}
 
     def to_json(self, per_frame: bool = True, **kw) -> str:
         return jsonio.dumps(self.to_dict(per_frame), **kw)
