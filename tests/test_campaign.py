@@ -20,7 +20,9 @@ from codecnb.tracking import runs as R
 from programs import BROADCAST, GOOD, SHAPE, SOURCE, SYNTAX
 from s3fixtures import free_port
 
-pytestmark = pytest.mark.slow  # every test here starts Dask workers or a whole campaign
+# every test here starts Dask workers or a whole campaign; on 2 cores shared with other
+# work a campaign can take minutes
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]
 
 
 def codecnb(*args, cwd: Path, env: dict | None = None, timeout: float = 900):
@@ -305,3 +307,67 @@ def test_four_workers_on_sqlite_for_24_iterations(tmp_path):
     assert not any("locked" in m for m in messages), messages
     assert all(k.info.status == "FINISHED" for k in kids), [k.info.status for k in kids]
     assert "database is locked" not in proc.stderr
+
+
+def _claude_env(api) -> dict:
+    return {"ANTHROPIC_API_KEY": "sk-ant-api03-TEST-campaign-key", "ANTHROPIC_BASE_URL": api.url}
+
+
+def test_claude_campaign_budget_runs_out_and_resume_continues_with_what_is_left(tmp_path):
+    """Against the local Messages-API server: prompts, replies, tokens and cost are logged;
+    the USD budget runs out mid-campaign (the parent says so); --resume alone continues the
+    same campaign with what is left, which buys nothing more here."""
+    from fake_anthropic import FakeAnthropic, text_reply
+    api = FakeAnthropic()
+    try:
+        # each reply costs $0.089 (8000 output tokens); a call's worst case is about $0.2
+        usage = {"input_tokens": 1200, "output_tokens": 8000,
+                 "cache_creation_input_tokens": 2500, "cache_read_input_tokens": 0}
+        api.script = [text_reply(f"Idea {k}.\n\n```python\n"
+                                 f"{GOOD.replace('// 8)', f'// {k})')}```\n", usage)
+                      for k in range(3, 13)]
+        args = ["--source", SOURCE, "--frames", "2", "--qualities", "30,70"]
+        proc = codecnb("run", "--generator", "anthropic", "--iterations", "6", "--budget-usd",
+                       "0.35", *args, cwd=tmp_path, env=_claude_env(api))
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+        exp, parent, kids = candidate_runs(c)
+        calls = len(api.requests)
+        assert 1 <= len(kids) < 6 and calls >= 1
+        run = c.get_run(parent)
+        assert "budget" in run.data.tags[R.STOP_REASON].lower()
+        assert "stopped early" in proc.stdout
+        k = kids[0]
+        assert {"prompt.txt", "response.txt", "candidate.py"} <= \
+            {a.path for a in c.list_artifacts(k.info.run_id)}
+        assert k.data.metrics["tokens_output"] == 8000 and k.data.metrics["cost_usd"] > 0
+        spent = sum(x.data.metrics["cost_usd"] for x in kids)
+        assert spent <= 0.35 and run.data.metrics["cost_usd"] == pytest.approx(spent)
+        again = codecnb("run", "--resume", cwd=tmp_path, env=_claude_env(api))
+        assert again.returncode == 0, again.stderr[-3000:]
+        assert len(api.requests) == calls           # what is left buys no further call
+        _, parent2, kids2 = candidate_runs(c)
+        assert parent2 == parent and len(kids2) == len(kids)
+        assert "budget" in c.get_run(parent).data.tags[R.STOP_REASON].lower()
+    finally:
+        api.close()
+
+
+def test_claude_campaign_stops_at_once_on_an_authentication_error(tmp_path):
+    from fake_anthropic import FakeAnthropic, error_reply
+    api = FakeAnthropic()
+    try:
+        api.script = [error_reply(401, "authentication_error", "invalid x-api-key")] * 5
+        proc = codecnb("run", "--generator", "anthropic", "--iterations", "3", "--source",
+                       SOURCE, "--frames", "2", cwd=tmp_path, env=_claude_env(api))
+        assert proc.returncode == 2, proc.stderr[-3000:]
+        assert "codecnb: error:" in proc.stderr and "refused the key" in proc.stderr
+        assert "Traceback" not in proc.stderr
+        assert len(api.requests) == 1                 # no retry, no second proposal
+        c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+        exp = c.get_experiment_by_name("codecnb").experiment_id
+        run = R.latest_campaign(c, exp)
+        assert run.info.status == "FAILED"
+        assert "refused the key" in run.data.tags[R.STOP_REASON]
+    finally:
+        api.close()

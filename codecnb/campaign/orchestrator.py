@@ -233,7 +233,9 @@ class Campaign:
                             nxt = self._next()
                         except (BudgetExhausted, GeneratorExhausted) as exc:
                             log.warning("generation stops: %s", exc)
-                            self.stop_reason = f"generation stopped: {exc}"
+                            why = ("budget exhausted" if isinstance(exc, BudgetExhausted)
+                                   else "generator exhausted")
+                            self.stop_reason = f"generation stopped, {why}: {exc}"
                             stop = True
                             return
                         if nxt is None:
