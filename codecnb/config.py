@@ -127,6 +127,18 @@ SETTINGS: dict[str, Setting] = {
     "threads": Setting("CODECNB_THREADS", lambda: os.cpu_count() or 1, _positive_int,
                        "threads of the metric pass (default: one per core; 1 in a local "
                        "campaign's workers, which are one thread of work each)"),
+    "program_kib": Setting("CODECNB_PROGRAM_KIB", 64, _positive_int,
+                           "largest candidate program, in KiB of source (larger ones fail "
+                           "with kind program-size)", shown="64 KiB"),
+    "weak_sandbox": Setting("CODECNB_WEAK_SANDBOX", False, _flag,
+                            "accept a weaker sandbox when bubblewrap, user namespaces, "
+                            "seccomp or cgroups are missing (every result says so)"),
+    "runtime_dir": Setting("CODECNB_RUNTIME_DIR", None, str,
+                           "folder of the sandbox's mirrored Python runtime (default "
+                           "/var/cache/codecnb/runtime as root, else CACHE_DIR/runtime)"),
+    "cgroup_parent": Setting("CODECNB_CGROUP_PARENT", None, str,
+                             "delegated cgroup under which sandbox groups are made (default: "
+                             "the evaluator's own group)"),
 }
 
 
