@@ -33,12 +33,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--quality", type=int, action="append", dest="qualities", metavar="Q",
                    help=f"quality 0..100 (repeatable; default {list(DEFAULT_QUALITIES)})")
     p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
-                   help="widen the import policy (repeatable)")
-    p.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per process")
+                   help="widen the import policy (repeatable) [default: none]")
+    p.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per process [default 4 GiB]")
     p.add_argument("--timeout", type=float, default=1800.0,
-                   help="wall-clock seconds for the whole evaluation")
+                   help="wall-clock seconds for the whole evaluation [default 1800 s]")
     p.add_argument("--segment-timeout", type=float, default=120.0,
-                   help="wall-clock seconds for one encode or decode call")
+                   help="wall-clock seconds for one encode or decode call [default 120 s]")
     p.add_argument("--weak-sandbox", action="store_true", default=None,
                    help=config.cli_help("weak_sandbox"))
     p.add_argument("--vmaf", action="store_true",

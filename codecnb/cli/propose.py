@@ -22,7 +22,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_generator_args(p)
     p.add_argument("--history", type=Path,
-                   help="JSON history of earlier candidates (as saved by a campaign)")
+                   help="JSON history of earlier candidates (as saved by a campaign) "
+                        "[default: none]")
     p.set_defaults(run=run)
 
 
