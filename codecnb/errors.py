@@ -17,6 +17,10 @@ class SourceError(CodecnbError):
     """A source URI cannot be opened or read as video (missing, not a video, no frames...)."""
 
 
+class CacheError(SourceError):
+    """An S3 source could not be fetched (missing, denied, unreachable, corrupt)."""
+
+
 class MetricError(CodecnbError):
     """Inputs to a metric are inconsistent (shapes differ, too few RD points, no overlap)."""
 

@@ -5,11 +5,9 @@ import functools
 import os
 
 from codecnb import config
-from codecnb.errors import SourceError
+from codecnb.errors import CacheError
 
-
-class CacheError(SourceError):
-    """An S3 source could not be fetched (missing, denied, unreachable, corrupt)."""
+__all__ = ["CacheError", "explain", "s3_client"]
 
 
 @functools.lru_cache(maxsize=8)
