@@ -87,6 +87,7 @@ def test_every_tool_off_still_round_trips_without_drift(real, off):
     assert per_frame[-1] > per_frame[1] - 1.5, per_frame
 
 
+@pytest.mark.slow
 def test_quality_trades_bits_for_fidelity(real):
     codec = ProgramCodec.builtin("starter")
     sizes, psnrs = [], []

@@ -417,6 +417,7 @@ class _Tables:
         # a weak prior (a few symbols' worth) so that a new context learns quickly
         prior = np.full(symbols, 1.0 / symbols) if prior is None else prior / prior.sum()
         self.counts = np.tile(3.0 * prior, (contexts, 1))
+        self.escape = symbols - 1  # the last symbol announces a larger value
 
     def model(self, ctx):
         c = self.counts[ctx]
@@ -470,15 +471,17 @@ class _Coder:
         return out
 
     def ints(self, tables, ctx, values=None, n=None):
-        """Non-negative integers: below ESC directly, larger ones as ESC followed by the
-        bit length of the remainder (adaptive) and its bits (raw)."""
+        """Non-negative integers: below the table's escape symbol directly, larger ones as
+        the escape followed by the bit length of the remainder (adaptive) and its bits
+        (raw)."""
         n = n if self.reading else len(values)
-        sym = None if self.reading else np.minimum(values, ESC).astype(np.int32)
+        esc = tables.escape
+        sym = None if self.reading else np.minimum(values, esc).astype(np.int32)
         sym = self.symbols(tables, ctx, sym, n)
-        big = np.nonzero(sym == ESC)[0]
+        big = np.nonzero(sym == esc)[0]
         if len(big) == 0:
             return sym.astype(np.int64)
-        rem = None if self.reading else values[big] - ESC + 1
+        rem = None if self.reading else values[big] - esc + 1
         nb = None if self.reading else np.floor(np.log2(rem)).astype(np.int32)
         nb = self.symbols(self.escapes, 0, nb, len(big))
         total = int(nb.sum())
@@ -491,7 +494,7 @@ class _Coder:
                     rem[j] = 2 * rem[j] + int(bit)
                 pos += k
             out = sym.astype(np.int64)
-            out[big] = rem + ESC - 1
+            out[big] = rem + esc - 1
             return out
         self.bits(np.concatenate([[(int(v) >> s) & 1 for s in range(k - 1, -1, -1)]
                                   for v, k in zip(rem, nb)] + [[]]).astype(np.uint8), total)
@@ -512,27 +515,59 @@ class _Coder:
 
 def _new_tables():
     geometric = 0.5 ** np.arange(ESC + 1)  # small magnitudes are the most likely
-    return {"coef": _Tables(2 * 2 * 8 * 5 * 4, ESC + 1, geometric), "last": _Tables(2 * 2, 65),
-            "mode": _Tables(2, 4), "split": _Tables(1, 2), "mv": _Tables(3, ESC + 1, geometric),
-            "ftype": _Tables(1, 2)}
+    return {"coef": _Tables(2 * 2 * 8 * 5 * 4, ESC + 1, geometric), "coded": _Tables(4 * 4 * 2, 3), "previous": {},
+            "last": _Tables(4 * 4, 65, 0.93 ** np.arange(65)),
+            "mode": _Tables(2, 5), "split": _Tables(1, 3), "mv": _Tables(3, ESC + 1, geometric),
+            "ftype": _Tables(1, 3)}
 
 
 _ACT = np.array([0, 1, 2, 3, 3] + [4] * 1000)
 _REST = np.array([0, 1, 1, 2, 2, 2, 2] + [3] * 57)  # coefficients left before the last one
 
 
-def _coefficients(io, tables, levels, kind, n=None):
-    """Levels of N blocks (N, 64), zigzag order: each block's last non-zero position, then
-    band by band the magnitudes of the blocks still open, with a context of band group x
-    magnitude of the two previous coefficients (context-adaptive coding), then signs."""
-    n = n if io.reading else len(levels)
+_SIZE = np.array([0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2] + [3] * 54)  # bucket of a last position
+
+
+def _last_positions(io, tables, last, kind, grid, plane):
+    """Each block's last non-zero position + 1 (0: no coefficients), block row by block
+    row: first whether the block is coded at all, in a context of how many of its three
+    upper neighbours are coded and whether the same block was coded in the previous frame;
+    then the position, in a context of the upper neighbour's. Coded blocks cluster in space
+    and time, so this costs far less than coding the positions independently."""
+    nby, nbx = grid
+    out = np.zeros(grid, np.int64) if io.reading else last.reshape(grid).astype(np.int64)
+    before = tables["previous"].get(plane)
+    before = np.zeros(grid, bool) if before is None or not CONTEXTS else before
+    for r in range(nby):
+        if r and CONTEXTS:
+            up = out[r - 1] > 0
+            near = up + np.r_[up[:1], up[:-1]] + np.r_[up[1:], up[-1:]]
+            pos = _SIZE[np.minimum(out[r - 1], 64)]
+        else:
+            near, pos = np.zeros(nbx, int), np.zeros(nbx, int)
+        ctx = (kind * 4 + near) * 2 + before[r]
+        coded = io.ints(tables["coded"], ctx, None if io.reading else (out[r] > 0).astype(np.int64), nbx)
+        j = np.nonzero(coded)[0]
+        value = io.ints(tables["last"], kind * 4 + pos[j], None if io.reading else out[r, j] - 1, len(j))
+        if io.reading:
+            out[r, j] = value + 1
+    tables["previous"][plane] = out > 0
+    return out.ravel()
+
+
+def _coefficients(io, tables, levels, kind, grid, plane):
+    """Levels of the blocks of a plane (N, 64), zigzag order: each block's last non-zero
+    position (:func:`_last_positions`), then band by band the magnitudes of the blocks
+    still open, in a context of band group x magnitude of the two previous coefficients x
+    distance to the last one (context-adaptive coding), then signs."""
+    n = grid[0] * grid[1]
     if io.reading:
         levels = np.zeros((n, 64), np.int64)
-        last = io.ints(tables["last"], kind, n=n)
+        last = _last_positions(io, tables, None, kind, grid, plane)
     else:
         nz = levels != 0
-        last = np.where(nz.any(1), 64 - np.argmax(nz[:, ::-1], axis=1), 0)
-        io.ints(tables["last"], kind, last)
+        last = _last_positions(io, tables, np.where(nz.any(1), 64 - np.argmax(nz[:, ::-1], axis=1), 0),
+                               kind, grid, plane)
     for k in range(int(last.max()) if n else 0):
         idx = np.nonzero(last > k)[0]
         if CONTEXTS:
@@ -614,7 +649,7 @@ def _encode_intra(io, tables, planes, steps, lam):
         kind = min(c, 1)
         if INTRA_PRED and RDO:
             io.ints(tables["mode"], kind, modes.ravel().astype(np.int64))
-        _coefficients(io, tables, _zigzag(levels), 2 * kind)
+        _coefficients(io, tables, _zigzag(levels), 2 * kind, levels.shape[:2], c)
         rec.append(_deblock(r, steps[c]))
     return rec
 
@@ -626,7 +661,8 @@ def _decode_intra(io, tables, shapes, steps):
         kind = min(c, 1)
         modes = (io.ints(tables["mode"], kind, n=nby * nbx).reshape(nby, nbx)
                  if INTRA_PRED and RDO else np.zeros((nby, nbx), int))
-        levels = _unzigzag(_coefficients(io, tables, None, 2 * kind, nby * nbx), (nby, nbx, B, B))
+        levels = _unzigzag(_coefficients(io, tables, None, 2 * kind, (nby, nbx), c),
+                           (nby, nbx, B, B))
         rec.append(_deblock(_intra_decode(modes, levels, steps[c], shape), steps[c]))
     return rec
 
@@ -644,7 +680,7 @@ def _encode_inter(io, tables, planes, prev, steps, lam):
     rec = []
     for c, (plane, pred) in enumerate(zip(planes, preds)):
         q, _ = _quantise(_dct(_blocks(plane - pred)), steps[c], lam[c], intra=False)
-        _coefficients(io, tables, _zigzag(q), 2 * min(c, 1) + 1)
+        _coefficients(io, tables, _zigzag(q), 2 * min(c, 1) + 1, q.shape[:2], c)
         rec.append(_deblock(np.clip(pred + _unblocks(_idct(q * steps[c])), 0, 255), steps[c]))
     return rec
 
@@ -657,8 +693,7 @@ def _decode_inter(io, tables, shapes, prev, steps):
     rec = []
     for c, (shape, pred) in enumerate(zip(shapes, preds)):
         nb = (shape[0] // B, shape[1] // B)
-        q = _unzigzag(_coefficients(io, tables, None, 2 * min(c, 1) + 1, nb[0] * nb[1]),
-                      nb + (B, B))
+        q = _unzigzag(_coefficients(io, tables, None, 2 * min(c, 1) + 1, nb, c), nb + (B, B))
         rec.append(_deblock(np.clip(pred + _unblocks(_idct(q * steps[c])), 0, 255), steps[c]))
     return rec
 
