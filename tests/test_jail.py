@@ -87,13 +87,19 @@ def outcome(res) -> dict:
     return json.loads(match.group(1))
 
 
+def janitors() -> set[int]:
+    """This test process's sandbox janitors (one per evaluating process, by design)."""
+    from codecnb.sandbox.isolation import _JANITORS
+    return {j.pid for j in _JANITORS}
+
+
 @pytest.fixture(autouse=True)
 def nothing_left_behind():
     """After every case: no process, no cgroup folder, no file of the sandbox remains."""
-    before = descendants(os.getpid())
+    before = descendants(os.getpid()) | janitors()
     tmp_before = set(os.listdir("/tmp")) | set(os.listdir("/dev/shm"))
     yield
-    assert not descendants(os.getpid()) - before, "a sandbox process survived"
+    assert not descendants(os.getpid()) - before - janitors(), "a sandbox process survived"
     plan = sandbox_plan()
     for parent in plan.cgroups.parents.values():
         left = [p.name for p in parent.iterdir() if p.is_dir()] if parent.exists() else []
@@ -423,10 +429,13 @@ def test_a_program_over_the_size_cap_never_runs():
 
 # -- 7. lifetime: SIGTERM of the evaluator ----------------------------------------------------
 def _runs_child(pid: int) -> bool:
+    """Whether ``pid`` is the Python process of a candidate (not its launcher or jail)."""
     try:
-        return b"/usr/lib/codecnb/child.py" in Path(f"/proc/{pid}/cmdline").read_bytes()
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
     except OSError:
         return False
+    return os.path.basename(argv[0]).startswith(b"python") and \
+        b"/usr/lib/codecnb/child.py" in argv
 
 
 def test_sigterm_of_the_evaluator_leaves_nothing(tmp_path):
@@ -454,6 +463,38 @@ def test_sigterm_of_the_evaluator_leaves_nothing(tmp_path):
     for ctrl in ("pids", "freezer", "cpuacct"):
         stale = [p for p in Path(f"/sys/fs/cgroup/{ctrl}").glob(f"codecnb-{proc.pid}-*")]
         assert not stale, stale
+
+
+def test_sigkill_of_the_evaluator_leaves_nothing(tmp_path):
+    """SIGKILL runs no code of the evaluator: its janitor (a process of its own, outside the
+    sandboxes' groups) sees its pipe close, thaws, kills and removes every group."""
+    script = tmp_path / "slow.py"
+    script.write_text(
+        "from codecnb.evaluation import evaluate\n"
+        "evaluate('import time\\nimport numpy as np\\n"
+        "def encode(frames, quality):\\n    return b\\'x\\'\\n"
+        "def decode(data):\\n    time.sleep(60)\\n', "
+        f"{SOURCE!r}, qualities=[30, 70], segment_frames=4, baselines=())\n")
+    proc = subprocess.Popen([sys.executable, str(script)], cwd=tmp_path,
+                            env={**os.environ, "CODECNB_CACHE_DIR": str(tmp_path / "c")})
+    deadline = time.monotonic() + 60
+    sandboxed = set()
+    while time.monotonic() < deadline and len(sandboxed) < 3:
+        time.sleep(0.2)
+        sandboxed = {p for p in descendants(proc.pid) if _runs_child(p)}
+    assert len(sandboxed) == 3  # the encoder and two frozen decoders
+    time.sleep(1.0)
+    proc.kill()
+    proc.wait()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        alive = [p for p in sandboxed if _runs_child(p)]
+        groups = [g for c in ("pids", "freezer", "cpuacct")
+                  for g in Path(f"/sys/fs/cgroup/{c}").glob(f"codecnb-{proc.pid}-*")]
+        if not alive and not groups:
+            break
+        time.sleep(0.2)
+    assert not alive and not groups, (alive, groups)
 
 
 # -- Python layers on: the same attacks are refused earlier ---------------------------------------
@@ -638,7 +679,7 @@ out["keyctl"] = sys_call("keyctl", 1, 0)
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     out = json.loads(proc.stdout)
-    assert out["sandbox"] == {"weak": False, "missing": []}
+    assert out["sandbox"] == {"weak": False, "missing": [], "python_guards": False}
     o = json.loads(re.search(r"OUTCOME (\{.*\})", out["failure"]["message"]).group(1))
     assert o["core"] in (errno.EACCES, errno.EROFS) and o["socket"] == errno.EPERM
     assert o["keyctl"] == errno.EPERM and "etc" not in o["root"]

@@ -27,8 +27,10 @@ class EvaluationResult:
     isolation : list of str
         The sandbox layers that were verified at run time (docs/security.md).
     sandbox : dict
-        ``{"weak": bool, "missing": [...]}``: whether a weaker sandbox was accepted, and the
-        layers it lacked.
+        ``{"weak": bool, "missing": [...], "python_guards": bool}``: whether a weaker
+        sandbox was accepted, the layers it lacked, and whether the Python-level guards
+        (audit hook, import guard) were installed and seen to refuse. Those guards are
+        defence in depth that a program can switch off, so they are not in ``isolation``.
     evaluator_version, program_sha256 : str
         Results with different evaluator versions must not be compared.
     program_bytes : int
@@ -53,7 +55,8 @@ class EvaluationResult:
     qualities: list[int]
     timings: dict[str, float] = field(default_factory=dict)
     limits: dict = field(default_factory=dict)
-    sandbox: dict = field(default_factory=lambda: {"weak": False, "missing": []})
+    sandbox: dict = field(default_factory=lambda: {"weak": False, "missing": [],
+                                                   "python_guards": False})
     program_bytes: int = 0
     #: The first ``keep_frames`` frames of the source ("original") and their decoded
     #: versions per quality, uint8 RGB arrays of shape (T, H, W, 3), for looking at; not
@@ -91,5 +94,6 @@ class EvaluationResult:
                    program_sha256=d["program_sha256"], source=d["source"],
                    qualities=d["qualities"], timings=d.get("timings", {}),
                    limits=d.get("limits", {}),
-                   sandbox=d.get("sandbox", {"weak": False, "missing": []}),
+                   sandbox=d.get("sandbox", {"weak": False, "missing": [],
+                                             "python_guards": False}),
                    program_bytes=d.get("program_bytes", 0))

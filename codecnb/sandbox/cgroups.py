@@ -59,9 +59,12 @@ def _own_path(controller: str) -> str | None:
     return None
 
 
+_TOKEN = secrets.token_hex(4)
+
+
 def _own_folder() -> str:
     """This evaluator's folder name: unique even across PID namespaces."""
-    return f"codecnb-{os.getpid()}-{secrets.token_hex(4)}"
+    return f"codecnb-{os.getpid()}-{_TOKEN}"
 
 
 def _writable(folder: Path) -> bool:

@@ -10,7 +10,9 @@ everything this side sends):
 * fd 0 / fd 1 are the control pipes; the bootstrap moves them to private descriptors and
   points fd 0 at /dev/null and fd 1 at fd 2, so the program's prints cannot corrupt them.
 * Each message is a 4-byte length and a JSON object. The first message from the parent is
-  the configuration. The child answers ``{"ready": true}`` once the program is loaded.
+  the configuration. The child answers ``{"boot": true}`` before any of the program's code
+  runs (a death before it is the sandbox's failure, after it the candidate's), then
+  ``{"ready": true}`` once the program is loaded.
 * ``{"op": "encode", "quality": q, "shape": [T, H, W, 3]}``: frames are read from the
   read-only shared-memory input; the bitstream is written to the output mapping and the
   answer is ``{"ok": true, "nbytes": n}``.
@@ -198,6 +200,7 @@ def main():
     os.dup2(2, 1)
     cfg = _recv(ctrl_in)
     _set_limits(cfg["rlimits"])
+    _send(ctrl_out, {"boot": True})  # before any candidate code: the sandbox is up
     if os.path.isdir(SITE):
         sys.path.insert(0, SITE)
     import numpy as np  # noqa: F401  (loaded before the hook: its own files and threads)

@@ -13,6 +13,7 @@ import functools
 import logging
 import os
 import subprocess
+import sys
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +21,7 @@ from pathlib import Path
 from codecnb.errors import SandboxError
 from codecnb.sandbox import cgroups, seccomp
 from codecnb.sandbox.jail import tools
-from codecnb.sandbox.runtime import Runtime, build
+from codecnb.sandbox.runtime import Runtime, build, warm
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +136,7 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
                        "set CODECNB_CGROUP_PARENT to a delegated group)")
     else:
         cgroups.sweep_stale(hierarchy)
+        _start_janitor(hierarchy)
         atexit.register(_remove_own, hierarchy)
     if missing and not allow_weak:
         raise SandboxError("the sandbox cannot be built here: " + "; ".join(missing)
@@ -142,10 +144,26 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
                            "weaker sandbox")
     jail = not any(m.startswith(("jail", "unprivileged")) for m in missing)
     runtime = build(default_runtime_dir()) if jail else None
+    if runtime is not None:
+        threading.Thread(target=warm, args=(runtime,), daemon=True,
+                         name="codecnb-warm-runtime").start()
     for m in missing:
         log.warning("weaker sandbox: %s", m)
     return SandboxPlan(jail, jail and filt, hierarchy if jail else None, runtime, audit,
                        tuple(missing))
+
+
+#: The janitor of this process's sandboxes (codecnb.sandbox.janitor); its standard input
+#: closes when this process ends, however it ends.
+_JANITORS: list[subprocess.Popen] = []
+
+
+def _start_janitor(h: cgroups.Hierarchy) -> None:
+    folders = [str(p) for p in h.parents.values()]
+    _JANITORS.append(subprocess.Popen(
+        [sys.executable, "-I", "-S", str(Path(__file__).with_name("janitor.py")), *folders],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd="/", start_new_session=True))
 
 
 def _remove_own(h: cgroups.Hierarchy) -> None:

@@ -86,10 +86,13 @@ class JailSpec:
     host_id: int | None
     cgroup_files: tuple[str, ...] = ()
 
-    def argv(self, args: list[str], script: str = CHILD_PATH) -> list[str]:
-        """The full command line that runs ``python SCRIPT ARGS`` in the jail (``script``
-        is a path inside it: the bootstrap, or the isolation probe)."""
-        bwrap = ["bwrap", "--unshare-all", "--unshare-user", "--disable-userns",
+    def command(self, args: list[str], script: str = CHILD_PATH) -> tuple[list[str], int]:
+        """The command line that runs ``python SCRIPT ARGS`` in the jail (``script`` is a
+        path inside it: the bootstrap, or the isolation probe), and a descriptor holding
+        bubblewrap's options (pass it to the process, close it once spawned). The options
+        travel through the descriptor so that the jail's ``/proc/1/cmdline`` shows only
+        the interpreter's path."""
+        bwrap = ["--unshare-all", "--unshare-user", "--disable-userns",
                  "--die-with-parent", "--new-session", "--cap-drop", "ALL",
                  "--uid", str(INSIDE_ID), "--gid", str(INSIDE_ID), "--hostname", "sandbox",
                  "--clearenv"]
@@ -103,9 +106,14 @@ class JailSpec:
                   "--chdir", WORKDIR, "--remount-ro", "/"]
         if self.seccomp_fd is not None:
             bwrap += ["--seccomp", str(self.seccomp_fd)]
-        bwrap += ["--", self.runtime.executable, "-I", "-S", "-B", script, *args]
+        fd = os.memfd_create("codecnb-jail", os.MFD_CLOEXEC)
+        os.write(fd, b"".join(a.encode() + b"\0" for a in bwrap))
+        os.lseek(fd, 0, os.SEEK_SET)
         drop = []
         if self.host_id is not None:
             drop = ["setpriv", f"--reuid={self.host_id}", f"--regid={self.host_id}",
                     "--clear-groups"]
-        return ["sh", "-c", _JOIN, "sh", *self.cgroup_files, "--", *drop, *bwrap]
+        argv = ["sh", "-c", _JOIN, "sh", *self.cgroup_files, "--", *drop,
+                "bwrap", "--args", str(fd), "--", self.runtime.executable, "-I", "-S", "-B",
+                script, *args]
+        return argv, fd

@@ -94,14 +94,15 @@ class SandboxProcess:
         self.role, self.limits, self.plan = role, limits, plan
         self.out_size = out_size
         self.marker = f"CODECNB_SANDBOX={secrets.token_hex(8)}"
-        self._in_buf, self._out_buf = POOL.take(in_size), POOL.take(out_size)
+        self._in_buf, self._out_buf = POOL.take(in_size, "in"), POOL.take(out_size, "out")
         self.inp, self.out = self._in_buf.map, self._out_buf.map
         self._stderr = os.memfd_create("codecnb-stderr")  # in memory, charged to the child
         self._workdir: str | None = None
         self.cgroup: Cgroup | None = None
         self.stopped = False
+        self.booted = False  # the bootstrap said so, before any candidate code ran
         child_in = os.open(f"/proc/self/fd/{self._in_buf.fd}", os.O_RDONLY)  # read-only
-        filt = None
+        filt = opts = None
         try:
             if plan.jail:
                 if plan.cgroups is not None:
@@ -111,7 +112,8 @@ class SandboxProcess:
                 filt = seccomp.program_fd() if plan.seccomp else None
                 spec = JailSpec(plan.runtime, limits.file_bytes, filt, next_host_id(),
                                 tuple(self.cgroup.procs_files()) if self.cgroup else ())
-                argv, env, cwd = spec.argv([]), {"PATH": "/usr/bin:/bin"}, None
+                argv, opts = spec.command([])
+                env, cwd = {"PATH": "/usr/bin:/bin"}, "/"  # nothing of the caller's
                 read_roots = list(plan.runtime.roots)
             else:
                 self._workdir = cwd = tempfile.mkdtemp(prefix="codecnb-sandbox-")
@@ -120,7 +122,7 @@ class SandboxProcess:
                 argv = [sys.executable, "-I", "-B", str(CHILD)]
                 read_roots = [os.path.dirname(os.__file__), os.path.dirname(np.__path__[0]),
                               str(CHILD.parent), sys.prefix, sys.base_prefix]
-            fds = tuple(f for f in (child_in, self._out_buf.fd, filt) if f is not None)
+            fds = tuple(f for f in (child_in, self._out_buf.fd, filt, opts) if f is not None)
             self.proc = subprocess.Popen(
                 argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
                 pass_fds=fds, cwd=cwd, env=env, start_new_session=True)
@@ -129,8 +131,9 @@ class SandboxProcess:
             raise
         finally:
             os.close(child_in)
-            if filt is not None:
-                os.close(filt)
+            for fd in (filt, opts):
+                if fd is not None:
+                    os.close(fd)
         self.pgid = self.proc.pid
         self._wfd, self._rfd = self.proc.stdin.fileno(), self.proc.stdout.fileno()
         try:
@@ -189,10 +192,9 @@ class SandboxProcess:
             code = self.proc.wait()
         sig = -code if code < 0 else code - 128 if code > 128 else None
         tail = self.stderr_tail()
-        if code == JOIN_FAILED and stage == "load":
-            raise SandboxError(f"the sandbox could not be set up: {tail.strip()[-300:]}")
-        if code == 1 and stage == "load" and tail.startswith("bwrap:"):
-            raise SandboxError(f"the sandbox could not be set up: {tail.strip()[-300:]}")
+        if not self.booted:  # no candidate code has run yet: the sandbox itself failed
+            why = "joining its cgroup" if code == JOIN_FAILED else tail.strip()[-300:]
+            raise SandboxError(f"the sandbox could not be set up: {why or f'status {code}'}")
         oom = self.cgroup is not None and self.cgroup.out_of_memory()
         if sig in (signal.SIGXCPU,):
             return Failure("timeout", f"{stage} exceeded the CPU time limit of "
@@ -216,6 +218,8 @@ class SandboxProcess:
 
     # -- requests ---------------------------------------------------------------------
     def wait_ready(self, deadline: float) -> None:
+        protocol.check_boot(self.receive(deadline, "load"))
+        self.booted = True
         protocol.check_ready(self.receive(deadline, "load"))
         self._prefault.join()
 
@@ -328,14 +332,41 @@ MADV_POPULATE_WRITE = getattr(mmap, "MADV_POPULATE_WRITE", 23)
 _LIBC = ctypes.CDLL(None, use_errno=True)
 
 
-class SharedBuffer:
-    """A memfd and a read-write mapping of it in this process."""
+#: memfd seals (fcntl(2)); F_SEAL_FUTURE_WRITE is Linux >= 5.1.
+F_SEAL_SEAL, F_SEAL_SHRINK, F_SEAL_GROW, F_SEAL_FUTURE_WRITE = 0x0001, 0x0002, 0x0004, 0x0010
+_F_ADD_SEALS = 1033
 
-    def __init__(self, size: int):
-        self.size = size
-        self.fd = os.memfd_create("codecnb-buffer")
+
+class SharedBuffer:
+    """A memfd and a read-write mapping of it in this process.
+
+    The memfd is sealed at its size (no process can grow or shrink it: a shrink would make
+    the evaluator's own mapping fault, growth would hide data past the part that is
+    zeroed) and readable by its owner only (a candidate running as another uid cannot
+    reopen it through ``/proc/self/fd``). An input buffer is also sealed against any new
+    write access (``F_SEAL_FUTURE_WRITE``): only the evaluator's existing mapping writes it.
+
+    Parameters
+    ----------
+    size : int
+        Bytes.
+    role : {"in", "out"}
+        Whether a candidate reads it (frames, bitstreams) or writes it (its results).
+    """
+
+    def __init__(self, size: int, role: str):
+        self.size, self.role = size, role
+        self.fd = os.memfd_create("codecnb-buffer", os.MFD_CLOEXEC | os.MFD_ALLOW_SEALING)
         os.ftruncate(self.fd, size)
+        os.fchmod(self.fd, 0o600)
         self.map = mmap.mmap(self.fd, size)
+        fcntl.fcntl(self.fd, _F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW)
+        if role == "in":
+            try:
+                fcntl.fcntl(self.fd, _F_ADD_SEALS, F_SEAL_FUTURE_WRITE)
+            except OSError:  # Linux < 5.1: the mode and the read-only descriptor remain
+                log.debug("F_SEAL_FUTURE_WRITE not supported")
+        fcntl.fcntl(self.fd, _F_ADD_SEALS, F_SEAL_SEAL)  # no candidate adds seals of its own
         self.faulted = False
 
     def prefault(self) -> None:
@@ -387,12 +418,12 @@ class BufferPool:
         self._idle: list[SharedBuffer] = []
         self._lock = threading.Lock()
 
-    def take(self, size: int) -> SharedBuffer:
+    def take(self, size: int, role: str) -> SharedBuffer:
         with self._lock:
             for i, buf in enumerate(self._idle):
-                if buf.size == size:
+                if buf.size == size and buf.role == role:
                     return self._idle.pop(i)
-        return SharedBuffer(size)
+        return SharedBuffer(size, role)
 
     def give(self, buf: SharedBuffer) -> None:
         buf.zero()

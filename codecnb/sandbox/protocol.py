@@ -116,6 +116,11 @@ def check_failure(reply: dict, stage: str, **detail) -> None:
                                   detail={**extra, **detail}))
 
 
+def check_boot(reply: dict) -> None:
+    if reply != {"boot": True}:
+        raise protocol_failure("load", "expected the boot message")
+
+
 def check_ready(reply: dict) -> None:
     check_failure(reply, "load")
     if reply.get("ready") is not True:

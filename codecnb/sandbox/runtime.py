@@ -48,7 +48,11 @@ PROBE = Path(__file__).with_name("jailprobe.py")
 #: Distributions whose packages a candidate may import, if the import policy allows them.
 PACKAGES = ("numpy", "scipy", "constriction")
 #: Version of the snapshot layout (part of its key).
-_LAYOUT = "2"
+_LAYOUT = "3"
+#: Parts of the standard library a candidate never needs (tests, GUI, the static library
+#: and build files under config-*): not mirrored, and covered when bound directly.
+_NOT_MIRRORED = ("site-packages", "dist-packages", "test", "idlelib", "tkinter", "ensurepip",
+                 "turtledemo", "config-*")
 #: Standard-library extension modules whose system libraries are not made available (GUI,
 #: terminal, databases, TLS): they fail to import inside the sandbox. (ctypes stays: the
 #: OS layers must hold against native calls too, and the isolation probe uses it.)
@@ -69,7 +73,8 @@ class Runtime:
     symlinks : tuple of (str, str)
         Symbolic links to create, (target, link path).
     covered : tuple of str
-        Sandbox paths hidden under an empty tmpfs (the interpreter's own site-packages).
+        Sandbox paths hidden under an empty tmpfs (the interpreter's own site-packages,
+        tests and build files).
     roots : tuple of str
         Sandbox paths a program may read (for the audit hook).
     """
@@ -162,8 +167,7 @@ def _mirror(src: Path, dst: Path) -> None:
             shutil.copy2(s, d)
     if src.is_dir():
         shutil.copytree(src, dst, symlinks=True, copy_function=link,
-                        ignore=shutil.ignore_patterns("site-packages", "test", "idlelib",
-                                                      "tkinter", "ensurepip", "turtledemo"))
+                        ignore=shutil.ignore_patterns(*_NOT_MIRRORED))
     else:
         dst.parent.mkdir(parents=True, exist_ok=True)
         link(str(src), str(dst))
@@ -192,6 +196,32 @@ def _snapshot(parts: dict[str, Path], folder: Path) -> dict[str, Path]:
             raise
     log.info("sandbox runtime mirrored into %s", folder)
     return out
+
+
+def warm(runtime: Runtime) -> int:
+    """Bring every file of the allowlist into the page cache, charged to this process.
+
+    Then no candidate can signal through the cache state of those shared files by loading
+    a page (it is already there), and it cannot evict one: the eviction calls are refused
+    by the seccomp filter, and its cgroup's memory pressure only reclaims pages charged to
+    its own group. Returns how many files were advised.
+    """
+    count = 0
+    for src, _ in runtime.binds:
+        root = Path(src)
+        files = [root] if root.is_file() else (f for f in root.rglob("*")
+                                               if f.is_file() and not f.is_symlink())
+        for f in files:
+            try:
+                fd = os.open(f, os.O_RDONLY)
+            except OSError:
+                continue
+            try:
+                os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_WILLNEED)
+                count += 1
+            finally:
+                os.close(fd)
+    return count
 
 
 def _boot_copy(src: Path, folder: Path) -> Path:
@@ -291,7 +321,7 @@ def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
         _link_chain(lib, symlinks, binds)
     pairs = tuple(sorted(((src, dst) for dst, src in binds.items()), key=lambda sd: sd[1]))
     links = tuple(sorted(((t, link) for link, t in symlinks.items()), key=lambda tl: tl[1]))
-    covered = tuple(str(own["stdlib"] / d) for d in ("site-packages", "dist-packages")
-                    if direct and (own["stdlib"] / d).is_dir())
+    covered = tuple(str(p) for pattern in _NOT_MIRRORED for p in own["stdlib"].glob(pattern)
+                    if direct and p.is_dir())
     roots = tuple(sorted({str(own["stdlib"]), SITE, CHILD_PATH, str(own["exe"])}))
     return Runtime(str(own["exe"]), pairs, links, covered, roots)

@@ -14,7 +14,13 @@ kernel state shared beyond the process or that widens what it can do:
 * kernel attack surface (``bpf``, ``perf_event_open``, ``userfaultfd``, ``io_uring_*``,
   ``open_by_handle_at``, module, reboot, kexec, swap, accounting, clock and ``syslog``
   calls);
-* every socket (``socket``, ``socketpair``): the transport is pipes and memfds.
+* every socket (``socket``, ``socketpair``): the transport is pipes and memfds;
+* state shared through the inodes of the read-only runtime, which every jail binds from the
+  same files: record and lease locks (``fcntl`` with ``F_GETLK``/``F_SETLK``/``F_SETLKW``,
+  their open-file-description forms, ``F_SETLEASE``, ``F_NOTIFY``; ``flock``), file-change
+  notification (``inotify_*``), and the page-cache state of those files (``fadvise64``,
+  ``readahead``, ``mincore``, ``preadv2``/``pwritev2`` with their ``RWF_NOWAIT`` probe,
+  ``madvise`` with ``MADV_WILLNEED``, ``MADV_COLD`` or ``MADV_PAGEOUT``).
 
 Calls of another architecture's ABI (32-bit ``int 0x80``, x32) kill the process
 (libseccomp's default for a foreign architecture).
@@ -53,7 +59,16 @@ REFUSED: tuple[str, ...] = (
     "settimeofday", "clock_settime", "clock_adjtime", "adjtimex",
     "socket", "socketpair",
     "personality", "vhangup", "fanotify_init", "iopl", "ioperm",
+    "flock", "inotify_init", "inotify_init1", "inotify_add_watch",
+    "fadvise64", "readahead", "mincore", "preadv2", "pwritev2",
+    "remap_file_pages",
 )
+#: fcntl commands that lock, lease or watch a file (F_GETLK, F_SETLK, F_SETLKW,
+#: F_OFD_GETLK, F_OFD_SETLK, F_OFD_SETLKW, F_SETLEASE, F_GETLEASE, F_NOTIFY).
+FCNTL_REFUSED = (5, 6, 7, 36, 37, 38, 1024, 1025, 1026)
+#: madvise advice that moves file pages in or out of the page cache (MADV_WILLNEED,
+#: MADV_COLD, MADV_PAGEOUT, MADV_POPULATE_READ is kept: it only maps what is cached).
+MADVISE_REFUSED = (3, 20, 21)
 
 
 @functools.lru_cache(maxsize=1)
@@ -77,6 +92,10 @@ def bpf_program() -> bytes:
     for flag in _bits(CLONE_NEW_ANY):
         filt.add_rule(refuse, "clone", seccomp.Arg(0, seccomp.MASKED_EQ, flag, flag))
     filt.add_rule(seccomp.ERRNO(errno.ENOSYS), "clone3")
+    for cmd in FCNTL_REFUSED:
+        filt.add_rule(refuse, "fcntl", seccomp.Arg(1, seccomp.EQ, cmd))
+    for advice in MADVISE_REFUSED:
+        filt.add_rule(refuse, "madvise", seccomp.Arg(2, seccomp.EQ, advice))
     with tempfile.TemporaryFile() as f:
         filt.export_bpf(f)
         f.seek(0)

@@ -97,7 +97,7 @@ def _candidate_pid(proc_pid: int, cgroup: Cgroup | None, script: str) -> int | N
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             continue
-        if script.encode() in cmd and not cmd[0].endswith(b"bwrap"):
+        if script.encode() in cmd and os.path.basename(cmd[0]).startswith(b"python"):
             return pid
     return None
 
@@ -151,12 +151,13 @@ class _Probe:
         self.cgroup = (Cgroup(plan.cgroups, f"probe-{mode}-{next(_serial)}", memory_bytes=memory,
                               processes=processes) if plan.cgroups else None)
         filt = seccomp.program_fd() if plan.seccomp else None
+        opts = None
         try:
             if plan.jail:
                 spec = JailSpec(plan.runtime, limits.file_bytes, filt, next_host_id(),
                                 tuple(self.cgroup.procs_files()) if self.cgroup else ())
-                argv, cwd = spec.argv([mode], script=PROBE_PATH), None
-                env = {"PATH": "/usr/bin:/bin"}
+                argv, opts = spec.command([mode], script=PROBE_PATH)
+                cwd, env = "/", {"PATH": "/usr/bin:/bin"}
             else:
                 import sys
                 import tempfile
@@ -165,7 +166,7 @@ class _Probe:
                 env = dict(ENV_ALLOWLIST_VALUES, HOME=cwd, TMPDIR=cwd)
             self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, cwd=cwd, env=env,
-                                         pass_fds=tuple(f for f in (*pass_fds, filt)
+                                         pass_fds=tuple(f for f in (*pass_fds, filt, opts)
                                                         if f is not None),
                                          start_new_session=True)
         except BaseException:
@@ -173,8 +174,9 @@ class _Probe:
                 self.cgroup.remove()
             raise
         finally:
-            if filt is not None:
-                os.close(filt)
+            for fd in (filt, opts):
+                if fd is not None:
+                    os.close(fd)
         self.script = PROBE_PATH if plan.jail else str(PROBE)
 
     def send(self, text: str) -> None:
