@@ -686,3 +686,91 @@ out["keyctl"] = sys_call("keyctl", 1, 0)
     assert {"seccomp", "allowlist-root", "user-namespace", "cgroup-memory", "cgroup-pids",
             "unprivileged-host-uid", "exclusive-scheduling", "no-capabilities"} <= \
         set(out["isolation"])
+
+
+# -- red-team findings, kept as regressions -------------------------------------------------------
+def test_shared_runtime_inodes_carry_nothing():
+    """Every jail binds the same runtime files: locks, leases, change notification and
+    page-cache eviction or probing on them are refused."""
+    res = run(attack("""
+import fcntl, struct
+fd = os.open(os.__file__, os.O_RDONLY)
+lock = struct.pack("hhqqi4x", fcntl.F_RDLCK, 0, 0, 1, 0)
+out["setlk"] = err(lambda: fcntl.fcntl(fd, fcntl.F_SETLK, lock))
+out["getlk"] = err(lambda: fcntl.fcntl(fd, fcntl.F_GETLK, lock))
+out["ofd_setlk"] = err(lambda: fcntl.fcntl(fd, 37, lock))
+out["flock"] = err(lambda: fcntl.flock(fd, fcntl.LOCK_SH))
+out["lease"] = err(lambda: fcntl.fcntl(fd, 1024, fcntl.F_RDLCK))
+out["notify"] = err(lambda: fcntl.fcntl(fd, 1026, 1))
+out["fadvise"] = err(lambda: os.posix_fadvise(fd, 0, 4096, os.POSIX_FADV_DONTNEED))
+out["preadv2"] = err(lambda: os.preadv(fd, [bytearray(16)], 0, os.RWF_NOWAIT))
+inotify_init1 = libc.inotify_init1
+ctypes.set_errno(0)
+out["inotify"] = 0 if inotify_init1(0) >= 0 else ctypes.get_errno()
+"""))
+    o = outcome(res)
+    assert {k: v for k, v in o.items() if v != errno.EPERM} == {}, o
+
+
+def test_shared_buffers_cannot_be_resized_reopened_or_resealed():
+    """The decoder's output memfd is writable by it, but sealed at its size and owned by the
+    evaluator: no truncation (the evaluator's mapping would fault), no growth or writes past
+    the end (data would outlive the zeroing), no reopening the read-only input for writing,
+    no seals of its own against the next candidate."""
+    res = run(HEADER + """
+import fcntl
+def encode(frames, quality):
+    return b"x"
+def decode(data):
+    out = {}
+    for fd in range(3, 64):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except OSError:
+            continue
+        if "codecnb-buffer" not in target:
+            continue
+        size = os.fstat(fd).st_size
+        writable = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE == os.O_RDWR
+        tag = "out" if writable else "in"
+        out[tag + "_truncate"] = err(lambda: os.ftruncate(fd, 0))
+        out[tag + "_reopen_rw"] = err(lambda: os.open(f"/proc/self/fd/{fd}", os.O_RDWR))
+        out[tag + "_seal"] = err(lambda: fcntl.fcntl(fd, 1033, 0x0008))
+        if writable:
+            out["out_write_past_end"] = err(lambda: os.pwrite(fd, b"x", size + 4096))
+            out["out_grow"] = err(lambda: os.posix_fallocate(fd, 0, size + (1 << 20)))
+    report(out)
+""")
+    o = outcome(res)
+    assert set(o) >= {"in_truncate", "in_reopen_rw", "out_truncate", "out_write_past_end",
+                      "out_grow", "out_seal"}, o
+    assert o["in_truncate"] in (errno.EINVAL, errno.EPERM, errno.EBADF)  # read-only fd
+    assert o["in_reopen_rw"] == errno.EACCES and o["out_reopen_rw"] == errno.EACCES
+    assert o["out_truncate"] == errno.EPERM and o["out_write_past_end"] == errno.EPERM
+    assert o["out_grow"] == errno.EPERM and o["out_seal"] == errno.EPERM
+
+
+@pytest.mark.parametrize("how", ["exit-97", "bwrap-text"])
+def test_a_candidate_cannot_pass_for_a_broken_sandbox(how):
+    """Set-up failures are told apart by the bootstrap's boot message, sent before any of
+    the program's code runs: a program that imitates one is the candidate's crash."""
+    imitation = {"exit-97": "os._exit(97)",
+                 "bwrap-text": "os.write(2, b'bwrap: Creating new namespace failed\\\\n'); "
+                               "os._exit(1)"}[how]
+    res = run(HEADER + f"{imitation}\ndef encode(frames, quality):\n    return b''\n"
+              "def decode(data):\n    return None\n")
+    assert not res.ok and res.failure.kind == "crash" and res.failure.stage == "load"
+
+
+def test_the_jail_shows_nothing_of_the_host_in_proc():
+    host = [str(ROOT), str(Path.cwd()), "/var/cache/codecnb"]
+    res = run(attack(f"""
+texts = {{"cmdline": open("/proc/1/cmdline", "rb").read(),
+          "environ": open("/proc/1/environ", "rb").read(),
+          "mounts": open("/proc/self/mountinfo", "rb").read()}}
+for name, text in texts.items():
+    out[name] = [h for h in {host!r} if h.encode() in text]
+"""))
+    o = outcome(res)
+    assert o["cmdline"] == [] and o["environ"] == []
+    assert str(ROOT) not in o["mounts"], o  # the runtime folder is named; the checkout not

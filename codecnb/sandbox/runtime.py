@@ -308,9 +308,9 @@ def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
         binds[str(own["libpython"])] = str(host["libpython"])
     for name in pkgs:
         binds[f"{SITE}/{name}"] = str(host[f"site/{name}"])
-    boot = {CHILD_PATH: CHILD, PROBE_PATH: PROBE}
-    for dst, src in boot.items():
-        binds[dst] = str(src if _reachable(src) else _boot_copy(src, Path(snapshot_dir)))
+    for dst, src in {CHILD_PATH: CHILD, PROBE_PATH: PROBE}.items():
+        # always a copy: the jail's mount table then names no folder of the checkout
+        binds[dst] = str(_boot_copy(src, Path(snapshot_dir)))
     # the libraries of the interpreter and of every extension module, and the loader
     objects = [own["exe"], *([own["libpython"]] if "libpython" in own else [])]
     for tree in [own["stdlib"] / "lib-dynload", *pkgs.values()]:
