@@ -517,7 +517,7 @@ def _new_tables():
     geometric = 0.5 ** np.arange(ESC + 1)  # small magnitudes are the most likely
     return {"coef": _Tables(2 * 2 * 8 * 5 * 4, ESC + 1, geometric), "coded": _Tables(4 * 4 * 2, 3), "previous": {},
             "last": _Tables(4 * 4, 65, 0.93 ** np.arange(65)),
-            "mode": _Tables(2, 5), "split": _Tables(1, 3), "mv": _Tables(3, ESC + 1, geometric),
+            "mode": _Tables(2, 5), "split": _Tables(1, 3), "mv": _Tables(9, ESC + 1, geometric),
             "ftype": _Tables(1, 3)}
 
 
@@ -597,6 +597,23 @@ def _unzigzag(z, shape):
     return out.reshape(shape)
 
 
+_MVD = np.array([0, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2] + [3] * 1000)
+
+
+def _mv_differences(io, tables, d, nby, nbx):
+    """Vector differences (nby, nbx, 2), block row by block row, per component in a
+    context of the upper neighbour's difference: busy motion clusters (as in CABAC)."""
+    out = np.zeros((nby, nbx, 2), np.int64) if io.reading else d
+    for r in range(nby):
+        near = (_MVD[np.minimum(np.abs(out[r - 1]), 1000)] if r and CONTEXTS
+                else np.zeros((nbx, 2), int))
+        ctx = (near * 2 + np.array([0, 1])).reshape(-1)
+        row = io.signed(tables["mv"], ctx, None if io.reading else out[r].reshape(-1), 2 * nbx)
+        if io.reading:
+            out[r] = row.reshape(nbx, 2)
+    return out
+
+
 def _motion_syntax(io, tables, mv16, split, mv8, nby, nbx):
     """Split flags, then vectors coded differentially: each block's vector against its
     median predictor (:func:`_mv_pred`), the quarters of a split block against their
@@ -605,8 +622,8 @@ def _motion_syntax(io, tables, mv16, split, mv8, nby, nbx):
     n = nby * nbx
     split = io.ints(tables["split"], 0, None if io.reading else split.ravel().astype(np.int64),
                     n).reshape(nby, nbx).astype(bool)
+    d = _mv_differences(io, tables, None if io.reading else mv16 - _mv_pred(mv16), nby, nbx)
     if io.reading:
-        d = io.signed(tables["mv"], np.tile([0, 1], n), n=2 * n).reshape(nby, nbx, 2)
         mv16 = np.zeros((nby, nbx, 2), np.int64)
         for w in range(2 * nby + nbx):
             r = np.arange(max(0, (w - nbx + 2) // 2), min(nby - 1, w // 2) + 1)
@@ -619,15 +636,13 @@ def _motion_syntax(io, tables, mv16, split, mv8, nby, nbx):
                 tr = np.where((r > 0)[:, None], mv16[np.maximum(r - 1, 0), cr], 0)
                 med = np.maximum(np.minimum(left, top), np.minimum(np.maximum(left, top), tr))
                 mv16[r, c] = np.where((r == 0)[:, None], left, med) + d[r, c]
-    else:
-        io.signed(tables["mv"], np.tile([0, 1], n), (mv16 - _mv_pred(mv16)).reshape(-1))
     k = int(split.sum())
     if io.reading:
-        d8 = io.signed(tables["mv"], 2, n=8 * k).reshape(k, 2, 2, 2)
+        d8 = io.signed(tables["mv"], 8, n=8 * k).reshape(k, 2, 2, 2)
         mv8 = np.broadcast_to(mv16[:, :, None, None], (nby, nbx, 2, 2, 2)).copy()
         mv8[split] += d8
     else:
-        io.signed(tables["mv"], 2, (mv8[split] - mv16[split][:, None, None]).reshape(-1))
+        io.signed(tables["mv"], 8, (mv8[split] - mv16[split][:, None, None]).reshape(-1))
     return mv16.astype(np.int32), split, mv8.astype(np.int32)
 
 
