@@ -237,7 +237,9 @@ def log_result(c, run_id: str, result) -> None:
         ms += [metric("encode_fps", n / max(1e-9, sum(p.encode_s for p in result.points))),
                metric("decode_fps", n / max(1e-9, sum(p.decode_s for p in result.points)))]
     ms.append(metric("eval_s", result.timings.get("total")))
-    tags = {"codecnb.status": result.status, "codecnb.isolation": ",".join(result.isolation)}
+    ms.append(metric("program_bytes", result.program_bytes))
+    tags = {"codecnb.status": result.status, "codecnb.isolation": ",".join(result.isolation),
+            "codecnb.sandbox": "weak" if result.sandbox.get("weak") else "full"}
     if any(math.isinf(p.psnr_y) for p in result.points):
         tags["codecnb.lossless"] = "true"
     if infinite:  # kept, in the JSON form of docs/metrics.md ("inf"); also in result.json
