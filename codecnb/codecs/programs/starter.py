@@ -517,7 +517,7 @@ def _new_tables():
     geometric = 0.5 ** np.arange(ESC + 1)  # small magnitudes are the most likely
     return {"coef": _Tables(2 * 2 * 8 * 5 * 4, ESC + 1, geometric), "coded": _Tables(4 * 4 * 2, 3), "previous": {},
             "last": _Tables(4 * 4, 65, 0.93 ** np.arange(65)),
-            "mode": _Tables(2, 5), "split": _Tables(1, 3), "mv": _Tables(9, ESC + 1, geometric),
+            "mode": _Tables(10, 5), "split": _Tables(1, 3), "mv": _Tables(9, ESC + 1, geometric),
             "ftype": _Tables(1, 3)}
 
 
@@ -657,13 +657,25 @@ def _is_scene_cut(planes, preds):
     return RDO and inter > 0.9 * intra
 
 
+def _intra_mode_syntax(io, tables, modes, kind, grid):
+    """Intra modes block row by block row, in a context of the upper neighbour's mode
+    (edges and gradients continue downwards)."""
+    out = np.zeros(grid, np.int64) if io.reading else modes
+    for r in range(grid[0]):
+        ctx = kind * 5 + (out[r - 1] if r and CONTEXTS else 4)
+        row = io.ints(tables["mode"], ctx, None if io.reading else out[r], grid[1])
+        if io.reading:
+            out[r] = row
+    return out
+
+
 def _encode_intra(io, tables, planes, steps, lam):
     rec = []
     for c, plane in enumerate(planes):
         modes, levels, r = _intra_encode(plane, steps[c], lam[c])
         kind = min(c, 1)
         if INTRA_PRED and RDO:
-            io.ints(tables["mode"], kind, modes.ravel().astype(np.int64))
+            _intra_mode_syntax(io, tables, modes.astype(np.int64), kind, modes.shape)
         _coefficients(io, tables, _zigzag(levels), 2 * kind, levels.shape[:2], c)
         rec.append(_deblock(r, steps[c]))
     return rec
@@ -674,7 +686,7 @@ def _decode_intra(io, tables, shapes, steps):
     for c, shape in enumerate(shapes):
         nby, nbx = shape[0] // B, shape[1] // B
         kind = min(c, 1)
-        modes = (io.ints(tables["mode"], kind, n=nby * nbx).reshape(nby, nbx)
+        modes = (_intra_mode_syntax(io, tables, None, kind, (nby, nbx))
                  if INTRA_PRED and RDO else np.zeros((nby, nbx), int))
         levels = _unzigzag(_coefficients(io, tables, None, 2 * kind, (nby, nbx), c),
                            (nby, nbx, B, B))
