@@ -126,3 +126,10 @@ def campaign_store(tmp_path_factory) -> Store:
     c = client(uri)
     exp = c.get_experiment_by_name("codecnb").experiment_id
     return Store(root, uri, exp, R.latest_campaign(c, exp).info.run_id)
+
+
+def janitors() -> set[int]:
+    """This test process's sandbox janitors (one per evaluating process, by design: see
+    codecnb.sandbox.janitor); not a survivor of any test."""
+    from codecnb.sandbox.isolation import _JANITORS
+    return {j.pid for j in _JANITORS}

@@ -29,7 +29,7 @@ from codecnb.sandbox.isolation import plan as sandbox_plan
 from codecnb.sandbox.limits import GiB, Limits, MiB
 from codecnb.sandbox.policy import ImportPolicy
 from codecnb.sandbox.reaper import descendants
-from conftest import ROOT, run_cli
+from conftest import ROOT, janitors, run_cli
 
 SOURCE = "synthetic:pan?size=64x48&frames=8"
 LIMITS = Limits(segment_timeout_s=8, evaluation_timeout_s=60, startup_timeout_s=30)
@@ -85,12 +85,6 @@ def outcome(res) -> dict:
     match = re.search(r"OUTCOME (\{.*\})", res.failure.message)
     assert match, res.failure.message
     return json.loads(match.group(1))
-
-
-def janitors() -> set[int]:
-    """This test process's sandbox janitors (one per evaluating process, by design)."""
-    from codecnb.sandbox.isolation import _JANITORS
-    return {j.pid for j in _JANITORS}
 
 
 @pytest.fixture(autouse=True)

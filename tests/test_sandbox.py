@@ -25,7 +25,7 @@ from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy
 from codecnb.sandbox.reaper import descendants
 from codecnb.sources import open_source
-from conftest import ROOT
+from conftest import ROOT, janitors
 
 SECRET_ENV = {"ANTHROPIC_API_KEY": "sk-ant-api03-SECRET-c0dec-7d1f",
               "AWS_SECRET_ACCESS_KEY": "aws-SECRET-55aa-c0dec"}
@@ -77,14 +77,14 @@ def guard(monkeypatch, tmp_path, listener):
     digest = lambda: hashlib.sha256(sentinel.read_bytes()).hexdigest()  # noqa: E731
     before = (digest(), sentinel.stat().st_mtime_ns)
     ctx = {"secret_file": str(secret_file), "sentinel": str(sentinel), "port": listener.port}
-    already = descendants(os.getpid())  # e.g. left by other tests' Dask clusters
+    already = descendants(os.getpid()) | janitors()  # e.g. other tests' Dask clusters
     yield ctx
     try:
         assert (digest(), sentinel.stat().st_mtime_ns) == before, "a file outside changed"
     finally:
         sentinel.unlink()
     assert listener.received == b"" and listener.connections == 0, "the listener was reached"
-    assert not descendants(os.getpid()) - already, "a sandbox process survived"
+    assert not descendants(os.getpid()) - already - janitors(), "a sandbox process survived"
     survivors = subprocess.run(["pgrep", "-f", "98765"], capture_output=True, text=True)
     assert survivors.stdout.strip() == "", "a detached child survived"
     text = ctx["result"].to_json()

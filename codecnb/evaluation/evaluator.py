@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence, TypeVar
 
@@ -81,6 +81,59 @@ def _in_background(fn: Callable[[], T]) -> "Future[T]":
 
 def _bd(baselines: dict[str, RDCurve], curve: RDCurve, fn) -> dict[str, float | None]:
     return {name: bd_or_none(fn, base, curve) for name, base in baselines.items()}
+
+
+class _Scorer:
+    """The metric pass, overlapped with the candidate's own work.
+
+    Jobs run one at a time, in order, in one background thread (the pass itself uses the
+    ``threads`` setting inside): a segment's reference planes while the encoder works, and
+    each (segment, quality) while the next call runs. Before a decoder is called again,
+    its previous output must be scored (:meth:`wait`), so at most one segment per quality
+    is in flight and memory stays bounded. ``timings["metrics"]`` is the time the pass
+    took; ``timings["metrics_wait"]`` the part the evaluation waited for it.
+    """
+
+    def __init__(self, timings: dict, progress: Callable[[int], None] | None):
+        self.timings, self.progress = timings, progress
+        self.pool = ThreadPoolExecutor(1, thread_name_prefix="codecnb-metrics")
+        self.pending: dict[int, Future] = {}
+
+    def _timed(self, fn: Callable[[], T]) -> Callable[[], T]:
+        def job() -> T:
+            t0 = time.perf_counter()
+            try:
+                return fn()
+            finally:
+                self.timings["metrics"] += time.perf_counter() - t0
+        return job
+
+    def reference(self, segment: np.ndarray) -> "Future":
+        return self.pool.submit(self._timed(lambda: to_planes(segment)))
+
+    def score(self, q: int, track: Track, ref: "Future", segment: np.ndarray,
+              decoded: np.ndarray) -> None:
+        def job() -> int:
+            refs = ref.result()
+            scores, dis_planes = score_rgb(refs, segment, decoded)
+            track.add(scores, refs, dis_planes)
+            return len(segment)
+        self.pending[q] = self.pool.submit(self._timed(job))
+
+    def wait(self, q: int | None = None) -> None:
+        """Until quality ``q``'s last job (or every job) is done; its errors raise here."""
+        for key in ([q] if q is not None else list(self.pending)):
+            future = self.pending.pop(key, None)
+            if future is None:
+                continue
+            t0 = time.perf_counter()
+            frames = future.result()
+            self.timings["metrics_wait"] += time.perf_counter() - t0
+            if self.progress:
+                self.progress(frames)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class _Run:
@@ -191,7 +244,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     qualities = [int(q) for q in qualities]
     cache = (BaselineCache(Path(config.resolve("cache_dir")) / "baselines")
              if baseline_cache is True else baseline_cache or None)
-    timings = {"candidate": 0.0, "metrics": 0.0, "source": 0.0}
+    timings = {"candidate": 0.0, "metrics": 0.0, "metrics_wait": 0.0, "source": 0.0}
 
     def result(status: str, failure: Failure | None, points, bases, frames_done: int,
                layers: set[str] | None = None):
@@ -201,7 +254,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             verified = (verified - _PER_PROCESS) | (verified & layers) | (layers & {"rlimits"})
         timings["total"] = time.perf_counter() - t_start
         timings["overhead"] = timings["total"] - sum(
-            timings[k] for k in ("candidate", "metrics", "source", "baselines"))
+            timings[k] for k in ("candidate", "metrics_wait", "source", "baselines"))
         return EvaluationResult(
             status=status, failure=failure, points=points,
             bd_rate=_bd(bases, curve, bd_rate) if points else {},
@@ -224,6 +277,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         failure = Failure(failure.kind, failure.message, "static", failure.line, failure.code)
         return result("failed", failure, [], bases, 0)
     run = _Run(text, qualities, src, segment_frames, plan, limits, policy, vmaf)
+    scorer = _Scorer(timings, progress)
     frames_done = 0
     kept: dict = {}
     try:
@@ -232,9 +286,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
         t_src = time.perf_counter()
         for segment in src.segments(segment_frames):
             timings["source"] += time.perf_counter() - t_src
-            t_m = time.perf_counter()
-            ref_planes = to_planes(segment)
-            timings["metrics"] += time.perf_counter() - t_m
+            ref = scorer.reference(segment)  # computed while the encoder works
             keep = max(0, min(keep_frames - frames_done, len(segment)))
             if keep:
                 kept.setdefault("original", []).append(segment[:keep].copy())
@@ -252,6 +304,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             run.encoder.freeze()
             for q in qualities:
                 dec = run.decoders[q]
+                scorer.wait(q)  # the decoder's output still holds the last segment's frames
                 dec.thaw()
                 seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
                 decoded, spent = dec.decode(lengths[q], segment.shape, seg_deadline)
@@ -262,20 +315,17 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 track.decode_s += spent.wall_s
                 track.bytes += lengths[q]
                 timings["candidate"] += spent.wall_s
-                t_m = time.perf_counter()
-                scores, dis_planes = score_rgb(ref_planes, segment, decoded)
+                scorer.score(q, track, ref, segment, decoded)  # while the next call runs
                 del decoded
-                track.add(scores, ref_planes, dis_planes)
-                timings["metrics"] += time.perf_counter() - t_m
-                if progress:
-                    progress(len(segment))
             frames_done += len(segment)
             t_src = time.perf_counter()
+        scorer.wait()
         outcome = ("ok", None, [run.tracks[q].point(q, src) for q in qualities])
     except CandidateFailed as exc:
         log.info("candidate failed: %s", exc.failure.message)
         outcome = ("failed", exc.failure, [])
     finally:
+        scorer.close()  # no metric job may still read a mapping the processes release
         run.close()  # teardown counts in the timings: the result is built after it
     res = result(*outcome, bases, frames_done, run.layers)
     if res.ok:
