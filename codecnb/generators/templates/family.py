@@ -1,6 +1,7 @@
-"""Block-transform codec of the offline search family (codecnb.generators.offline).
+"""Block-transform codec of the offline search family: its "classic" engine
+(codecnb.generators.family_space; the "hybrid" engine is the starter codec itself).
 
-Built from the starter codec's ideas; the parameters below select the variant:
+Built from the earlier starter codec's ideas; the parameters below select the variant:
 
 - BLOCK: DCT block size (4, 8 or 16);
 - QTABLE: quantisation matrix ("jpeg": JPEG Annex K tables mapped to the block size by
