@@ -828,3 +828,20 @@ def test_program_size_is_logged_with_every_run(campaign_store):
     assert sizes and all(s and s > 0 for s in sizes), sizes
     assert all(k.data.tags.get("codecnb.sandbox") == "full" for k in kids
                if k.data.tags.get("codecnb.status"))
+
+
+@pytest.mark.parametrize("where", ["encode", "decode"])
+@pytest.mark.parametrize("body", [
+    'out["x"] = err(lambda: write("/proc/sys/kernel/core_pattern", "|/x"))',
+    'out["x"] = sys_call("keyctl", 1, 0)',
+    'out["x"] = err(lambda: socket.socket(socket.AF_UNIX))',
+    'out["x"] = sorted(os.listdir("/"))',
+    'out["x"] = open("/proc/1/environ").read()',
+], ids=["proc-sys", "keyring", "unix-socket", "list-root", "proc-environ"])
+def test_with_the_python_layers_on_each_class_is_refused_by_them(where, body):
+    """The same attacks with the Python layers on (every module still allowed statically):
+    the audit hook refuses them first, with kind isolation, in the encoder and the
+    decoder."""
+    res = run(attack(body, where), audit=True)
+    assert res.failure is not None and res.failure.kind == "isolation", res.failure
+    assert res.failure.message.startswith("refused by the sandbox")
