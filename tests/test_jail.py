@@ -627,6 +627,8 @@ def unprivileged():
         for f in [group, *group.iterdir()]:
             os.chown(f, uid, uid)
         groups.append(group)
+    (base / "cache").mkdir()
+    os.chown(base / "cache", uid, uid)  # the user's own cache folder
     site = Path(sysconfig.get_paths()["purelib"])
     env = {"PATH": "/usr/bin:/bin", "PYTHONHOME": str(home),
            "PYTHONPATH": f"{site}:{ROOT}", "LD_LIBRARY_PATH": str(home / "lib"),

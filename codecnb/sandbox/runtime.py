@@ -278,6 +278,10 @@ def _link_chain(path: Path, symlinks: dict[str, str], binds: dict[str, str]) -> 
 def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
     """The runtime allowlist of a sandbox (whose host user is never root).
 
+    Resolving the shared libraries takes a couple of seconds, so the allowlist is kept in
+    ``snapshot_dir`` under the runtime's key (interpreter, packages and their versions)
+    and the bootstrap's content, and read back by later processes.
+
     Parameters
     ----------
     snapshot_dir : str
@@ -286,6 +290,29 @@ def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
     names : tuple of str
         Packages to make importable (those the import policy may allow).
     """
+    boot = hashlib.sha256(CHILD.read_bytes() + PROBE.read_bytes()).hexdigest()[:12]
+    saved = Path(snapshot_dir) / f"allowlist-{_key(names)}-{boot}-{os.geteuid() == 0:d}.json"
+    try:
+        data = json.loads(saved.read_text())
+        runtime = Runtime(data["executable"], *(tuple(tuple(x) if isinstance(x, list) else x
+                                                      for x in data[k])
+                                                for k in ("binds", "symlinks", "covered",
+                                                          "roots")))
+        if all(os.path.exists(src) for src, _ in runtime.binds):
+            return runtime
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    runtime = _resolve(snapshot_dir, names)
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    tmp = saved.with_suffix(f".{os.getpid()}.tmp")
+    tmp.write_text(json.dumps({"executable": runtime.executable, "binds": runtime.binds,
+                               "symlinks": runtime.symlinks, "covered": runtime.covered,
+                               "roots": runtime.roots}))
+    os.replace(tmp, saved)
+    return runtime
+
+
+def _resolve(snapshot_dir: str, names: tuple[str, ...]) -> Runtime:
     own = _prefix_parts()
     pkgs = _package_trees(names)
     every = {**own, **{f"site/{k}": v for k, v in pkgs.items()}}
