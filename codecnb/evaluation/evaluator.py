@@ -244,7 +244,8 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     qualities = [int(q) for q in qualities]
     cache = (BaselineCache(Path(config.resolve("cache_dir")) / "baselines")
              if baseline_cache is True else baseline_cache or None)
-    timings = {"candidate": 0.0, "metrics": 0.0, "metrics_wait": 0.0, "source": 0.0}
+    timings = {"candidate": 0.0, "candidate_cpu": 0.0, "metrics": 0.0, "metrics_wait": 0.0,
+               "source": 0.0}
 
     def result(status: str, failure: Failure | None, points, bases, frames_done: int,
                layers: set[str] | None = None):
@@ -299,6 +300,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 n, spent = run.encoder.encode(segment.shape, q, seg_deadline)
                 run.tracks[q].encode_s += spent.wall_s
                 timings["candidate"] += spent.wall_s
+                timings["candidate_cpu"] += spent.cpu_s or 0.0
                 copy_bytes(run.encoder.out, run.decoders[q].inp, n)
                 lengths[q] = n
             run.encoder.freeze()
@@ -315,6 +317,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 track.decode_s += spent.wall_s
                 track.bytes += lengths[q]
                 timings["candidate"] += spent.wall_s
+                timings["candidate_cpu"] += spent.cpu_s or 0.0
                 scorer.score(q, track, ref, segment, decoded)  # while the next call runs
                 del decoded
             frames_done += len(segment)

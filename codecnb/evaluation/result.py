@@ -38,8 +38,11 @@ class EvaluationResult:
     source : dict
         Source description, identity and frame count.
     timings : dict of str to float
-        Seconds: ``total``, ``candidate`` (inside encode/decode), ``metrics``, ``source``,
-        ``baselines``, and ``overhead`` (the rest: process start-up, transport, teardown).
+        Seconds: ``total``; ``candidate`` (wall time of every encode and decode call, measured
+        by the evaluator) and ``candidate_cpu`` (CPU time of the candidate's process groups
+        meanwhile, 0 without cgroups); ``metrics`` (the metric pass, which runs beside the
+        candidate) and ``metrics_wait`` (the part the evaluation waited for it);
+        ``source``; ``baselines``; ``overhead`` (the rest: start-up, transport, teardown).
     """
 
     status: str

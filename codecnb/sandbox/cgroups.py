@@ -257,15 +257,6 @@ class Cgroup:
             return 0.0
         return int((self.dirs["cpuacct"] / "cpuacct.usage").read_text()) / 1e9
 
-    def memory_peak(self) -> int | None:
-        """Largest memory use of the group so far, bytes (None if the kernel does not say)."""
-        path = (self.dirs[""] / "memory.peak" if self.h.version == 2
-                else self.dirs["memory"] / "memory.max_usage_in_bytes")
-        try:
-            return int(path.read_text())
-        except (OSError, ValueError):
-            return None
-
     def out_of_memory(self) -> bool:
         """Whether the kernel killed a process of the group for its memory limit."""
         try:
@@ -330,9 +321,6 @@ class Cgroup:
             except ProcessLookupError:
                 pass
         self.thaw(timeout=1.0)
-
-    def empty(self) -> bool:
-        return not self.pids()
 
     def remove(self, timeout: float = 5.0) -> None:
         """Kill what is left and remove the group's folders."""

@@ -143,6 +143,9 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
                            + ". Pass --weak-sandbox (CODECNB_WEAK_SANDBOX=1) to accept a "
                            "weaker sandbox")
     jail = not any(m.startswith(("jail", "unprivileged")) for m in missing)
+    if not jail:  # orphans of candidates then come back to this process to be reaped
+        from codecnb.sandbox.reaper import enable_subreaper
+        enable_subreaper()
     runtime = build(default_runtime_dir()) if jail else None
     if runtime is not None:
         threading.Thread(target=warm, args=(runtime,), daemon=True,
