@@ -94,10 +94,11 @@ class _Result:
         self.points, self.failure, self.per_clip = [], None, per_clip
 
 
-def search(algorithm: str, seed: int, candidates: int, scorer: SuiteScorer) -> list[float]:
+def search(algorithm: str, seed: int, candidates: int, scorer: SuiteScorer,
+           **options) -> list[float]:
     """The best suite score after each candidate (inf until one succeeds)."""
-    gen, history, best, trace = OfflineGenerator(seed=seed, algorithm=algorithm), History(), \
-        float("inf"), []
+    gen, history, best, trace = OfflineGenerator(seed=seed, algorithm=algorithm, **options), \
+        History(), float("inf"), []
     for i in range(candidates):
         cand = gen.propose(history)
         t0 = time.perf_counter()
@@ -125,6 +126,8 @@ def main() -> int:
     ap.add_argument("--first-seed", type=int, default=0,
                     help="seeds first-seed .. first-seed + seeds - 1 (to run seeds apart)")
     ap.add_argument("--frames", type=int, default=4, help="frames of each training clip")
+    ap.add_argument("--startup", type=int, default=6, help="Optuna: startup trials")
+    ap.add_argument("--prior-weight", type=float, default=1.0, help="Optuna: TPE prior weight")
     ap.add_argument("--cache", type=Path, help="JSON file of results by program SHA-256 "
                     "(an interrupted run started again reuses them)")
     args = ap.parse_args()
@@ -137,7 +140,8 @@ def main() -> int:
     for seed in range(args.first_seed, args.first_seed + args.seeds):
         t0 = time.perf_counter()
         pattern = search("pattern", seed, args.candidates, scorer)
-        optuna = search("optuna", seed, args.candidates, scorer)
+        optuna = search("optuna", seed, args.candidates, scorer, startup=args.startup,
+                        prior_weight=args.prior_weight)
         target = pattern[-1]
         for name, trace in (("pattern", pattern), ("optuna", optuna)):
             rows.append((name, seed, trace[-1], reached(trace, target)))

@@ -53,23 +53,27 @@ class OfflineGenerator:
         Pattern search only: probability of a random family member.
     algorithm : {"optuna", "pattern"}
     startup : int
-        Optuna only: trials sampled at random (after the starter) before TPE models the
-        results.
+        Optuna only: trials (the starter's parameters first, then random ones) before TPE
+        models the results.
+    prior_weight : float
+        Optuna only: weight of the uniform prior in TPE's estimate of good parameters
+        (Optuna's default is 1.0; lower keeps proposals closer to the best programs).
     """
 
     name = "offline"
 
     def __init__(self, seed: int = 0, explore: float = 0.15, algorithm: str = "optuna",
-                 startup: int = 6):
+                 startup: int = 6, prior_weight: float = 1.0):
         if algorithm not in ALGORITHMS:
             raise ConfigError(f"offline algorithm {algorithm!r}: expected one of "
                               f"{', '.join(ALGORITHMS)}")
         self.seed, self.explore, self.algorithm, self.startup = seed, explore, algorithm, startup
+        self.prior_weight = prior_weight
 
     def settings(self) -> dict:
         out = {"seed": self.seed, "algorithm": self.algorithm}
         out.update({"explore": self.explore} if self.algorithm == "pattern"
-                   else {"startup": self.startup})
+                   else {"startup": self.startup, "prior_weight": self.prior_weight})
         return out
 
     def propose(self, history: History) -> Candidate:
@@ -87,6 +91,7 @@ class OfflineGenerator:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # multivariate TPE is marked experimental
             sampler = optuna.samplers.TPESampler(seed=seed, n_startup_trials=self.startup,
+                                                 prior_weight=self.prior_weight,
                                                  multivariate=True, group=True,
                                                  constant_liar=True)
         study = optuna.create_study(direction="minimize", sampler=sampler)
