@@ -173,6 +173,10 @@ def test_suite_score_is_the_mean_over_training_clips_and_heldout_stays_out(testd
     from codecnb.evaluation import EvaluationResult   # what the report reads from result.json
     pooled = EvaluationResult.from_dict(json.loads(r.to_json()))
     assert pooled.points == r.points and set(pooled.baselines) == {"jpeg", "x264"}
+    # a campaign logs a suite result as it logs a one-clip result: every field is there
+    import dataclasses
+    missing = {f.name for f in dataclasses.fields(EvaluationResult)} - set(dir(r))
+    assert not missing, missing
 
 
 # -- the smoke stage ---------------------------------------------------------------------

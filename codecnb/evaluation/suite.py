@@ -183,6 +183,11 @@ class SuiteResult:
     evaluator_version: str = EVALUATOR_VERSION
     timings: dict[str, float] = field(default_factory=dict)
     baselines: dict[str, RDCurve] = field(default_factory=dict)
+    #: The sandbox's report and the limits, as for one clip (from the first evaluation).
+    sandbox: dict = field(default_factory=dict)
+    limits: dict = field(default_factory=dict)
+    #: Size of the program's UTF-8 text, bytes.
+    program_bytes: int = 0
     #: The first training clip's first frame, original and decoded per quality (uint8 RGB,
     #: (1, H, W, 3)), when it was evaluated in this process; not serialised.
     frames: dict = field(default_factory=dict, repr=False, compare=False)
@@ -232,6 +237,8 @@ class SuiteResult:
                 "smoke": self.smoke, "qualities": self.qualities,
                 "isolation": self.isolation, "evaluator_version": self.evaluator_version,
                 "program_sha256": self.program_sha256, "timings": self.timings,
+                "sandbox": self.sandbox, "limits": self.limits,
+                "program_bytes": self.program_bytes,
                 "baselines": {k: v.to_dict(per_frame=False) for k, v in self.baselines.items()},
                 # with "points" and "baselines" (pooled), readable as an EvaluationResult
                 "source": self.source}
@@ -251,7 +258,8 @@ class SuiteResult:
                    points=[RDPoint(**p) for p in d.get("points", [])], smoke=d.get("smoke"),
                    isolation=d.get("isolation", []),
                    evaluator_version=d.get("evaluator_version", EVALUATOR_VERSION),
-                   timings=d.get("timings", {}),
+                   timings=d.get("timings", {}), sandbox=d.get("sandbox", {}),
+                   limits=d.get("limits", {}), program_bytes=d.get("program_bytes", 0),
                    baselines={k: RDCurve.from_dict(v)
                               for k, v in d.get("baselines", {}).items()})
 
@@ -334,10 +342,15 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
     timings: dict[str, float] = {"smoke": 0.0, "full": 0.0, "candidate": 0.0}
     smoke_info = None
 
-    def done(status, failure, stage, results: list[ClipResult], isolation_layers) -> SuiteResult:
+    def done(status, failure, stage, results: list[ClipResult], ref: EvaluationResult | None
+             ) -> SuiteResult:
         timings["total"] = time.perf_counter() - t0
-        return _summarise(suite, text, qualities, status, failure, stage, results,
-                          smoke_info, isolation_layers, timings)
+        res = _summarise(suite, text, qualities, status, failure, stage, results,
+                         smoke_info, ref.isolation if ref else [], timings)
+        if ref is not None:   # the sandbox as the evaluations ran it
+            res.sandbox = dict(getattr(ref, "sandbox", {}) or {})
+            res.limits = dict(getattr(ref, "limits", {}) or {})
+        return res
 
     if smoke:
         quality = max(qualities)
@@ -351,7 +364,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
         if not r.ok:
             log.info("smoke stage failed: %s", r.failure.message)
             return done("failed", _clip_failure(suite.train[0], r.failure, "smoke"), "smoke",
-                        [], r.isolation)
+                        [], r)
     t1 = time.perf_counter()
     common = dict(qualities=qualities, segment_frames=segment_frames, limits=limits,
                   policy=policy, baselines=tuple(baselines), baseline_cache=baseline_cache,
@@ -371,12 +384,12 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
     timings["full"] = time.perf_counter() - t1
     results = [ClipResult(c, r) for c, r in pairs]
     timings["candidate"] += sum(r.result.timings.get("candidate", 0.0) for r in results)
-    layers = results[0].result.isolation if results else []
+    ref = results[0].result if results else None
     for cr in results:
         if not cr.result.ok:
             return done("failed", _clip_failure(cr.clip, cr.result.failure, "full"), "full",
-                        results, layers)
-    return done("ok", None, "full", results, layers)
+                        results, ref)
+    return done("ok", None, "full", results, ref)
 
 
 def _summarise(suite, text, qualities, status, failure, stage, results, smoke_info, layers,
@@ -403,7 +416,8 @@ def _summarise(suite, text, qualities, status, failure, stage, results, smoke_in
         bd_psnr=score(train, "bd_psnr") if ok else {},
         heldout_bd_rate=score(held, "bd_rate") if ok else {},
         heldout_bd_psnr=score(held, "bd_psnr") if ok else {},
-        qualities=list(qualities), program_sha256=program_hash(text), points=points,
+        qualities=list(qualities), program_sha256=program_hash(text),
+        program_bytes=len(text.encode()), points=points,
         smoke=smoke_info, isolation=list(layers), timings=timings, baselines=bases,
         frames=results[0].result.frames if results and results[0].result.ok else {})
 
