@@ -1,5 +1,6 @@
-"""One iteration of a campaign: what ``notebooks/iteration.ipynb`` calls, and the worker task
-that executes that notebook with papermill.
+"""One iteration of a campaign: what ``notebooks/iteration.ipynb`` calls to evaluate, and the
+worker task that executes that notebook with papermill (its figures come from
+:mod:`codecnb.plots.candidate`, its MLflow logging from :mod:`codecnb.tracking.candidate_log`).
 
 The orchestrator has already created the candidate's MLflow run (RUNNING) and logged the
 program; the notebook evaluates it, shows and logs the results; the task logs the executed
@@ -66,41 +67,6 @@ def evaluate_candidate(program: str, spec: "EvaluationSpec"):
     result = evaluate(program, src, qualities=spec.qualities, segment_frames=spec.segment_frames,
                       limits=spec.limits(), policy=spec.policy(), baselines=spec.baselines)
     return result, src, source_sha256(src)
-
-
-def figures(result, out_dir: Path) -> dict[str, Path]:
-    """RD plot, and for a passing candidate the frame comparison at the middle quality,
-    saved as PNG in ``out_dir``."""
-    from codecnb.plots import frame_figure, rd_figure, save_png
-    out_dir.mkdir(parents=True, exist_ok=True)
-    paths = {"rd.png": out_dir / "rd.png"}
-    curves = ({"candidate": result.curve(), **result.baselines} if result.ok
-              else dict(result.baselines))
-    save_png(rd_figure(curves, title=f"RD: candidate {result.program_sha256[:10]} vs baselines"),
-             paths["rd.png"])
-    if result.ok and result.frames:
-        q = result.qualities[len(result.qualities) // 2]
-        paths["frames.png"] = out_dir / "frames.png"
-        save_png(frame_figure(result.frames["original"][0], result.frames[q][0],
-                              title=f"frame 0 at quality {q}"), paths["frames.png"])
-    return paths
-
-
-def log_to_mlflow(tracking_uri: str, run_id: str, result, source_sha256: str,
-                  images: dict[str, Path]) -> None:
-    """Metrics, per-frame steps, failure, result.json and images into the candidate run."""
-    from codecnb.tracking import client, retry_locked
-    from codecnb.tracking.runs import log_batch, log_result
-    c = client(tracking_uri)
-    log_result(c, run_id, result)
-    if hasattr(result, "suite"):   # a suite: per-clip metrics (training clips only)
-        from codecnb.evaluation.suite import suite_metrics
-        from codecnb.tracking.runs import metric
-        log_batch(c, run_id, [metric(k, v) for k, v in suite_metrics(result).items()],
-                  params={"suite": result.suite.name})
-    log_batch(c, run_id, params={"source_sha256": source_sha256})
-    for path in images.values():
-        retry_locked(c.log_artifact, run_id, str(path))
 
 
 @dataclass(frozen=True)
@@ -211,6 +177,7 @@ def run_task(task: Task) -> Outcome:
     """
     import shutil
     from codecnb.notebook import NotebookFailed, execute
+    from codecnb.tracking.candidate_log import log_notebook, log_worker
     from codecnb.spec import EvaluationSpec
     t0 = time.perf_counter()
     work = Path(task.work_dir)
@@ -219,7 +186,8 @@ def run_task(task: Task) -> Outcome:
     error = None
     worker = worker_name()
     try:
-        _log_worker(task, worker)
+        if task.run_id:
+            log_worker(task.tracking_uri, task.run_id, worker)
         spec = EvaluationSpec.from_json(task.spec_json)
         execute("iteration", executed, task.parameters(), cwd=work,
                 timeout_s=spec.timeout_s + 600, warm=True)
@@ -228,7 +196,8 @@ def run_task(task: Task) -> Outcome:
     except CodecnbError as exc:
         error = Outcome.error(str(exc))
     try:
-        _log_notebook(task, executed)
+        if task.run_id:
+            log_notebook(task.tracking_uri, task.run_id, executed)
         outcome_file = work / "outcome.json"
         if error is None and outcome_file.exists():
             outcome = Outcome.from_dict(jsonio.loads(outcome_file.read_text()))
@@ -248,28 +217,3 @@ def worker_name() -> str:
         return f"{os.uname().nodename} {get_worker().address}"
     except (ImportError, ValueError):
         return os.uname().nodename
-
-
-def _log_worker(task: Task, worker: str) -> None:
-    """Say on the candidate's run which worker runs it (``codecnb status --watch``)."""
-    if task.run_id:
-        from codecnb.tracking import client
-        from codecnb.tracking.runs import WORKER, log_batch
-        log_batch(client(task.tracking_uri), task.run_id, tags={WORKER: worker})
-
-
-def _log_notebook(task: Task, executed: Path) -> None:
-    """The executed notebook and its HTML render, as artifacts of the candidate run."""
-    if not executed.exists() or not task.run_id:
-        return
-    from codecnb.notebook import to_html
-    from codecnb.tracking import client, retry_locked
-    html = executed.with_suffix(".html")
-    try:
-        html.write_text(to_html(executed))
-    except Exception as exc:  # noqa: BLE001 - a broken notebook still gets logged
-        log.warning("could not render %s to HTML: %s", executed, exc)
-    c = client(task.tracking_uri)
-    for path in (executed, html):
-        if path.exists():
-            retry_locked(c.log_artifact, task.run_id, str(path))

@@ -113,7 +113,7 @@ def log_view(c, experiment_id: str, view: View) -> str:
     """Log an evaluated program as a candidate run of its own (generator ``explorer``):
     params, metrics, per-frame steps, result.json, RD and frame images; ended FINISHED
     or FAILED from its result. Returns the run id."""
-    from codecnb.campaign.iteration import figures
+    from codecnb.plots.candidate import candidate_figures
     cand = Candidate(view.program, "explorer")
     w = view.window
     src = open_source(w.source, frames=w.frames)
@@ -126,7 +126,7 @@ def log_view(c, experiment_id: str, view: View) -> str:
     try:
         R.log_result(c, rid, view.result)
         with tempfile.TemporaryDirectory() as tmp:
-            for path in figures(view.result, Path(tmp)).values():
+            for path in candidate_figures(view.result, Path(tmp)).values():
                 retry_locked(c.log_artifact, rid, str(path))
         status = "FINISHED" if view.result.ok else "FAILED"
     finally:
