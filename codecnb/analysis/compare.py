@@ -17,7 +17,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from codecnb.analysis.records import CandidateRecord
-from codecnb.cli.tables import pct
+from codecnb.analysis.tables import pct
 
 
 def psnr_at_kbps(points: Sequence[dict], kbps: float) -> float | None:

@@ -8,7 +8,7 @@ from codecnb import config, jsonio
 from codecnb.baselines import ANCHOR, SWEEPS, baseline_codecs
 from codecnb.progress import progress_bar
 from codecnb.cli.source_args import add_source_args, open_from_args
-from codecnb.cli.tables import bd_lines, rd_table, source_line
+from codecnb.analysis.tables import bd_lines, rd_table, source_line
 from codecnb.rd import bd_table, measure
 
 

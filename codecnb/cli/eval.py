@@ -14,7 +14,7 @@ from pathlib import Path
 from codecnb import config
 from codecnb.progress import progress_bar
 from codecnb.cli.source_args import add_source_args, open_from_args
-from codecnb.cli.tables import fmt, pct, rd_table, source_line
+from codecnb.analysis.tables import fmt, pct, rd_table, source_line
 from codecnb.errors import CodecnbError
 from codecnb.evaluation import evaluate
 from codecnb.evaluation.evaluator import DEFAULT_QUALITIES

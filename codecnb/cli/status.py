@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 from codecnb import config, jsonio
 from codecnb.analysis import compare, load_candidates
-from codecnb.cli.tables import pct as _pct
+from codecnb.analysis.tables import pct as _pct
 from codecnb.errors import CodecnbError
 from codecnb.tracking import open_experiment
 from codecnb.tracking import runs as R

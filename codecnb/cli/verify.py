@@ -11,7 +11,7 @@ import argparse
 import sys
 
 from codecnb import config, jsonio
-from codecnb.cli.tables import pct
+from codecnb.analysis.tables import pct
 from codecnb.errors import CodecnbError
 from codecnb.suites.suite import HELDOUT_TOP
 

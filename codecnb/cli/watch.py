@@ -12,7 +12,7 @@ import time
 from collections import Counter
 
 from codecnb.analysis import load_candidates
-from codecnb.cli.tables import pct
+from codecnb.analysis.tables import pct
 from codecnb.tracking import runs as R
 
 

@@ -1,4 +1,4 @@
-"""Plain-text tables of RD results for the terminal."""
+"""Plain-text tables and number formats of RD results (terminal, notebooks, reports)."""
 from __future__ import annotations
 
 import math
