@@ -62,3 +62,20 @@ def test_watch_refreshes_the_dashboard_until_interrupted(tmp_path):
     assert "total           4 of 5" in first and "-25.00 %" in first
     assert "$0.0300" in first
     assert "iteration    4  on hostA tcp://127.0.0.1:4242" in first
+
+
+@pytest.mark.slow
+def test_the_dashboard_lists_the_schedulers_workers(tmp_path):
+    from distributed import LocalCluster
+    from codecnb.cli.watch import dashboard
+    c = client(f"sqlite:///{tmp_path}/mlflow.db")
+    exp = ensure_experiment(c, "codecnb")
+    parent = R.start_campaign(c, exp, "c", build_spec(source=SOURCE, frames=2), {},
+                              {"iterations": 1})
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                      dashboard_address=None, host="127.0.0.1") as cluster:
+        text = dashboard(c, exp, parent, scheduler=cluster.scheduler_address)
+        address = next(iter(cluster.scheduler_info["workers"]))
+    assert f"Dask workers 1 at {cluster.scheduler_address}" in text
+    assert address in text and "threads 1" in text
+    assert "unreachable" in dashboard(c, exp, parent, scheduler="tcp://127.0.0.1:9")
