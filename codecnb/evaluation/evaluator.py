@@ -31,7 +31,6 @@ from codecnb.sandbox.isolation import SandboxPlan, plan as sandbox_plan
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy, size_check, static_check
 from codecnb.sandbox.process import SandboxProcess, copy_bytes
-from codecnb.sandbox.runtime import CHILD, CHILD_PATH
 from codecnb.sources import DEFAULT_SEGMENT_FRAMES, DEFAULT_SOURCE, Source, open_source
 from codecnb.sources.identity import source_identity
 
@@ -165,12 +164,11 @@ class _Run:
         its layers hold, then stop them all. Called after the first segment is read, so
         that start-up overlaps it."""
         if not self.ready:
-            script = CHILD_PATH if self.plan.jail else str(CHILD)
             rlimits = self.limits.rlimits(own_uid=self.plan.jail)
-            for p in self.procs:
+            for p in self.procs:  # each loads the program alone, then is frozen
                 p.wait_ready(deadline)
                 held = set(verify.check_process(p.proc.pid, p.cgroup, self.plan,
-                                                self.limits, rlimits, script))
+                                                self.limits, rlimits))
                 self.layers = held if self.layers is None else self.layers & held
                 p.freeze()
             self.ready = True

@@ -62,7 +62,7 @@ def _own_path(controller: str) -> str | None:
 _TOKEN = secrets.token_hex(4)
 
 
-def _own_folder() -> str:
+def own_folder() -> str:
     """This evaluator's folder name: unique even across PID namespaces."""
     return f"codecnb-{os.getpid()}-{_TOKEN}"
 
@@ -93,7 +93,7 @@ def detect(parent: str | None = None) -> Hierarchy | None:
         if _writable(base):
             have = (base / "cgroup.controllers").read_text().split()
             if {"memory", "pids"} <= set(have):
-                return Hierarchy(2, (("", base / _own_folder()),))
+                return Hierarchy(2, (("", base / own_folder()),))
         return None
     parents = {}
     for ctrl in V1_CONTROLLERS:
@@ -103,7 +103,7 @@ def detect(parent: str | None = None) -> Hierarchy | None:
         base = base_of(mount, _own_path(ctrl))
         if not _writable(base):
             return None
-        parents[ctrl] = base / _own_folder()
+        parents[ctrl] = base / own_folder()
     return Hierarchy(1, tuple(parents.items()))
 
 

@@ -11,8 +11,9 @@ everything this side sends):
   points fd 0 at /dev/null and fd 1 at fd 2, so the program's prints cannot corrupt them.
 * Each message is a 4-byte length and a JSON object. The first message from the parent is
   the configuration. The child answers ``{"boot": true}`` before any of the program's code
-  runs (a death before it is the sandbox's failure, after it the candidate's), then
-  ``{"ready": true}`` once the program is loaded.
+  runs (a death before it is the sandbox's failure, after it the candidate's). The program
+  is loaded on ``{"op": "load"}`` (one process at a time) and the child answers
+  ``{"ready": true}``.
 * ``{"op": "encode", "quality": q, "shape": [T, H, W, 3]}``: frames are read from the
   read-only shared-memory input; the bitstream is written to the output mapping and the
   answer is ``{"ok": true, "nbytes": n}``.
@@ -217,6 +218,9 @@ def main():
             pass
     lines = cfg["program"].splitlines()
     code = compile(cfg["program"], CANDIDATE, "exec")
+    msg = _recv(ctrl_in)  # the program's code runs only when the evaluator says so: then
+    if msg is None or msg.get("op") != "load":  # no other candidate process is running
+        os._exit(0)
     guard = _Guard(ctrl_out, os.getcwd(), cfg["read_roots"] + [p for p in sys.path if p],
                    cfg["refused"])
     if cfg["audit"]:

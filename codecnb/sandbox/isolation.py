@@ -12,6 +12,7 @@ import atexit
 import functools
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -21,7 +22,7 @@ from pathlib import Path
 from codecnb.errors import SandboxError
 from codecnb.sandbox import cgroups, seccomp
 from codecnb.sandbox.jail import tools
-from codecnb.sandbox.runtime import Runtime, build, warm
+from codecnb.sandbox.runtime import Farms, Runtime, build, warm
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ class SandboxPlan:
         Where each process's group is made (None: no cgroups).
     runtime : Runtime or None
         The jail's read-only allowlist.
+    farms : Farms or None
+        Each jail's private copies of the allowlist's folders.
     audit : bool
         The Python audit hook and import guard are installed (defence in depth; switched
         off only by tests of the OS layers).
@@ -54,6 +57,7 @@ class SandboxPlan:
     runtime: Runtime | None = field(default=None, compare=False, repr=False)
     audit: bool = True
     missing: tuple[str, ...] = ()
+    farms: Farms | None = field(default=None, compare=False, repr=False)
 
     @property
     def weak(self) -> bool:
@@ -136,8 +140,6 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
                        "set CODECNB_CGROUP_PARENT to a delegated group)")
     else:
         cgroups.sweep_stale(hierarchy)
-        _start_janitor(hierarchy)
-        atexit.register(_remove_own, hierarchy)
     if missing and not allow_weak:
         raise SandboxError("the sandbox cannot be built here: " + "; ".join(missing)
                            + ". Pass --weak-sandbox (CODECNB_WEAK_SANDBOX=1) to accept a "
@@ -147,13 +149,16 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
         from codecnb.sandbox.reaper import enable_subreaper
         enable_subreaper()
     runtime = build(default_runtime_dir()) if jail else None
+    farms = None
     if runtime is not None:
         threading.Thread(target=warm, args=(runtime,), daemon=True,
                          name="codecnb-warm-runtime").start()
+        farms = Farms(runtime, Path(default_runtime_dir()) / "farms" / cgroups.own_folder())
+    _start_janitor(hierarchy, farms)
     for m in missing:
         log.warning("weaker sandbox: %s", m)
     return SandboxPlan(jail, jail and filt, hierarchy if jail else None, runtime, audit,
-                       tuple(missing))
+                       tuple(missing), farms)
 
 
 #: The janitor of this process's sandboxes (codecnb.sandbox.janitor); its standard input
@@ -161,17 +166,26 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
 _JANITORS: list[subprocess.Popen] = []
 
 
-def _start_janitor(h: cgroups.Hierarchy) -> None:
-    folders = [str(p) for p in h.parents.values()]
+def _start_janitor(h: cgroups.Hierarchy | None, farms: Farms | None) -> None:
+    """Start the process that removes this evaluator's groups and folder copies when it
+    ends (and remove them at a normal exit, too)."""
+    args = [str(p) for p in h.parents.values()] if h else []
+    if farms is not None:
+        args += ["--tree", str(farms.folder)]
+    if not args:
+        return
     _JANITORS.append(subprocess.Popen(
-        [sys.executable, "-I", "-S", str(Path(__file__).with_name("janitor.py")), *folders],
+        [sys.executable, "-I", "-S", str(Path(__file__).with_name("janitor.py")), *args],
         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         cwd="/", start_new_session=True))
+    atexit.register(_remove_own, h, farms)
 
 
-def _remove_own(h: cgroups.Hierarchy) -> None:
-    for parent in h.parents.values():
+def _remove_own(h: cgroups.Hierarchy | None, farms: Farms | None) -> None:
+    for parent in (h.parents.values() if h else ()):
         try:
             parent.rmdir()
         except OSError:
             pass
+    if farms is not None:
+        shutil.rmtree(farms.folder, ignore_errors=True)

@@ -40,6 +40,20 @@ ENV_ALLOWLIST_VALUES = {
     # large bitstreams and frames: transparent huge pages make their page faults cheap
     "GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
 }
+#: Files of the jail's /proc that show machine-wide counters or host facts (kernel command
+#: line, load, memory, slab, interrupts, locks...): each jail has /dev/null bound over them
+#: on a nodev mount, which cannot be opened, so they can neither identify the host nor
+#: carry bits between jails. /proc/sys and
+#: /proc/pressure are hidden under empty folders.
+PROC_MASKED_FILES = ("cmdline", "version", "stat", "loadavg", "meminfo", "vmstat",
+                     "zoneinfo", "slabinfo", "buddyinfo", "pagetypeinfo", "diskstats",
+                     "interrupts", "softirqs", "schedstat", "sched_debug", "timer_list",
+                     "kallsyms", "modules", "swaps", "uptime", "locks", "keys", "key-users",
+                     "vmallocinfo", "iomem", "ioports", "partitions", "cgroups", "crypto",
+                     "devices", "misc", "latency_stats", "consoles", "execdomains", "kpageflags",
+                     "kpagecount", "kpagecgroup", "mtrr", "sysrq-trigger", "kcore")
+PROC_MASKED_DIRS = ("sys", "pressure", "fs", "driver", "tty", "bus", "irq", "acpi", "scsi",
+                    "dynamic_debug")
 _JOIN = ('while [ "$1" != -- ]; do echo 0 > "$1" || exit %d; shift; done; shift; exec "$@"'
          % JOIN_FAILED)
 #: Base of the host uids given to sandboxes when the evaluator is root (a range no
@@ -78,6 +92,8 @@ class JailSpec:
         Host uid and gid to switch to (evaluator is root), else None.
     cgroup_files : tuple of str
         ``cgroup.procs`` files to join before anything runs.
+    farm : dict or None
+        This jail's private copies of the runtime's folders (:class:`~codecnb.sandbox.runtime.Farms`).
     """
 
     runtime: Runtime
@@ -85,6 +101,7 @@ class JailSpec:
     seccomp_fd: int | None
     host_id: int | None
     cgroup_files: tuple[str, ...] = ()
+    farm: dict | None = None
 
     def command(self, args: list[str], script: str = CHILD_PATH) -> tuple[list[str], int]:
         """The command line that runs ``python SCRIPT ARGS`` in the jail (``script`` is a
@@ -98,8 +115,15 @@ class JailSpec:
                  "--clearenv"]
         for key, value in ENV_ALLOWLIST_VALUES.items():
             bwrap += ["--setenv", key, value]
-        bwrap += self.runtime.bwrap_args()
-        bwrap += ["--proc", "/proc", "--dir", "/dev"]
+        bwrap += self.runtime.bwrap_args(self.farm)
+        bwrap += ["--proc", "/proc"]
+        for name in PROC_MASKED_FILES:
+            if os.path.exists(f"/proc/{name}"):
+                bwrap += ["--ro-bind", "/dev/null", f"/proc/{name}"]
+        for name in PROC_MASKED_DIRS:
+            if os.path.isdir(f"/proc/{name}"):
+                bwrap += ["--perms", "0555", "--size", "4096", "--tmpfs", f"/proc/{name}"]
+        bwrap += ["--dir", "/dev"]
         for dev in ("null", "zero", "urandom"):
             bwrap += ["--dev-bind", f"/dev/{dev}", f"/dev/{dev}"]
         bwrap += ["--perms", "0700", "--size", str(self.tmpfs_bytes), "--tmpfs", WORKDIR,

@@ -1,13 +1,15 @@
 """Removes an evaluator's sandboxes after it is gone, however it went.
 
-Started once per evaluator process (``python -I -S janitor.py FOLDER...``, standard library
-only) with a pipe on its standard input whose write end only the evaluator holds. When the
+Started once per evaluator process (``python -I -S janitor.py GROUP... [--tree FOLDER]``,
+standard library only) with a pipe on its standard input whose write end only the evaluator holds. When the
 pipe closes (the evaluator exited, crashed or was SIGKILLed), it thaws every group under
 the evaluator's cgroup folders (a frozen process does not act on SIGKILL under the v1
-freezer), kills every process in them and removes the folders. It runs in its own session,
+freezer), kills every process in them and removes the folders, then removes the folder of
+the jails' private runtime copies. It runs in its own session,
 outside those groups, so nothing it cleans can kill it.
 """
 import os
+import shutil
 import signal
 import sys
 import time
@@ -66,9 +68,14 @@ def clean(folders, timeout=15.0):
 def main():
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # the evaluator's Ctrl-C is not ours
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    args = sys.argv[1:]
+    trees = [args[i + 1] for i, a in enumerate(args) if a == "--tree"]
+    groups = [a for i, a in enumerate(args) if a != "--tree" and (i == 0 or args[i - 1] != "--tree")]
     while sys.stdin.buffer.read(4096):
         pass
-    clean(sys.argv[1:])
+    clean(groups)
+    for tree in trees:
+        shutil.rmtree(tree, ignore_errors=True)
 
 
 if __name__ == "__main__":

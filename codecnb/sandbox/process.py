@@ -99,6 +99,7 @@ class SandboxProcess:
         self._stderr = os.memfd_create("codecnb-stderr")  # in memory, charged to the child
         self._workdir: str | None = None
         self.cgroup: Cgroup | None = None
+        self._farm = None
         self.stopped = False
         self.booted = False  # the bootstrap said so, before any candidate code ran
         child_in = os.open(f"/proc/self/fd/{self._in_buf.fd}", os.O_RDONLY)  # read-only
@@ -110,8 +111,9 @@ class SandboxProcess:
                                          memory_bytes=limits.memory_bytes,
                                          processes=limits.processes)
                 filt = seccomp.program_fd() if plan.seccomp else None
+                self._farm, farm = plan.farms.take()
                 spec = JailSpec(plan.runtime, limits.file_bytes, filt, next_host_id(),
-                                tuple(self.cgroup.procs_files()) if self.cgroup else ())
+                                tuple(self.cgroup.procs_files()) if self.cgroup else (), farm)
                 argv, opts = spec.command([])
                 env, cwd = {"PATH": "/usr/bin:/bin"}, "/"  # nothing of the caller's
                 read_roots = list(plan.runtime.roots)
@@ -213,13 +215,22 @@ class SandboxProcess:
                        detail={"exit_status": code, "stderr": tail})
 
     def stderr_tail(self, limit: int = 2000) -> str:
+        """The end of what the process wrote to stderr (its own text: cleaned)."""
         size = os.lseek(self._stderr, 0, os.SEEK_END)
-        return os.pread(self._stderr, limit, max(0, size - limit)).decode(errors="replace")
+        raw = os.pread(self._stderr, limit, max(0, size - limit))
+        return protocol.clean_text(raw.decode(errors="replace"), limit)
 
     # -- requests ---------------------------------------------------------------------
-    def wait_ready(self, deadline: float) -> None:
+    def boot(self, deadline: float) -> None:
+        """Wait for the bootstrap's "boot": the sandbox is up, no candidate code has run."""
         protocol.check_boot(self.receive(deadline, "load"))
         self.booted = True
+
+    def wait_ready(self, deadline: float) -> None:
+        """Let the program load (its module code runs now), and wait until it has."""
+        if not self.booted:
+            self.boot(deadline)
+        self._send({"op": "load"}, deadline, "load")
         protocol.check_ready(self.receive(deadline, "load"))
         self._prefault.join()
 
@@ -314,6 +325,8 @@ class SandboxProcess:
     def _release(self) -> None:
         if self.cgroup is not None:
             self.cgroup.remove()
+        if self._farm is not None:  # its processes are dead: nothing uses the copy now
+            self.plan.farms.release(self._farm)
         # The processes are dead and reaped: no one else holds these descriptors any more.
         POOL.give(self._in_buf)
         POOL.give(self._out_buf)

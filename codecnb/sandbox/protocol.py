@@ -88,10 +88,16 @@ def _int(value, stage: str, what: str, low: int, high: int) -> int:
     return value
 
 
+def clean_text(text: str, limit: int = MAX_TEXT) -> str:
+    """``text`` cut to ``limit`` characters, without control characters (but newline and
+    tab): a candidate's message shown on a terminal cannot move the cursor, clear lines or
+    hide what follows."""
+    return "".join(ch for ch in text[:limit]
+                   if ch in "\n\t" or not (ord(ch) < 32 or 127 <= ord(ch) < 160))
+
+
 def _text(value) -> str | None:
-    if value is None:
-        return None
-    return str(value)[:MAX_TEXT] if isinstance(value, str) else None
+    return clean_text(value) if isinstance(value, str) else None
 
 
 def check_failure(reply: dict, stage: str, **detail) -> None:
@@ -108,7 +114,8 @@ def check_failure(reply: dict, stage: str, **detail) -> None:
     extra = {}
     rdetail = reply.get("detail")
     if isinstance(rdetail, dict):
-        extra = {k: v for k, v in list(rdetail.items())[:8]
+        extra = {clean_text(k): clean_text(v) if isinstance(v, str) else v
+                 for k, v in list(rdetail.items())[:8]
                  if isinstance(k, str) and len(k) < 40
                  and (type(v) in (int, float, bool) or (isinstance(v, str) and len(v) < 300))}
     raise CandidateFailed(Failure(kind, _text(reply.get("message")) or f"{kind} in {stage}",

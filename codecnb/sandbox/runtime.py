@@ -30,6 +30,7 @@ import subprocess
 import sys
 import sysconfig
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,11 +49,11 @@ PROBE = Path(__file__).with_name("jailprobe.py")
 #: Distributions whose packages a candidate may import, if the import policy allows them.
 PACKAGES = ("numpy", "scipy", "constriction")
 #: Version of the snapshot layout (part of its key).
-_LAYOUT = "3"
-#: Parts of the standard library a candidate never needs (tests, GUI, the static library
-#: and build files under config-*): not mirrored, and covered when bound directly.
-_NOT_MIRRORED = ("site-packages", "dist-packages", "test", "idlelib", "tkinter", "ensurepip",
-                 "turtledemo", "config-*")
+_LAYOUT = "4"
+#: What a candidate never needs (tests, GUI, the static library and build files under
+#: config-*): not mirrored.
+_NOT_MIRRORED = ("site-packages", "dist-packages", "test", "tests", "idlelib", "tkinter",
+                 "ensurepip", "turtledemo", "config-*")
 #: Standard-library extension modules whose system libraries are not made available (GUI,
 #: terminal, databases, TLS): they fail to import inside the sandbox. (ctypes stays: the
 #: OS layers must hold against native calls too, and the isolation probe uses it.)
@@ -72,27 +73,30 @@ class Runtime:
         Read-only bind mounts, host path -> sandbox path.
     symlinks : tuple of (str, str)
         Symbolic links to create, (target, link path).
-    covered : tuple of str
-        Sandbox paths hidden under an empty tmpfs (the interpreter's own site-packages,
-        tests and build files).
     roots : tuple of str
         Sandbox paths a program may read (for the audit hook).
+
+    Every bind whose source is a folder is replaced, for each jail, by a private copy of it
+    (:class:`Farms`), so that no two jails share a folder: the kernel's cache of names
+    looked up in a folder, found or not, would otherwise carry data from one to the other.
     """
 
     executable: str
     binds: tuple[tuple[str, str], ...]
     symlinks: tuple[tuple[str, str], ...]
-    covered: tuple[str, ...]
     roots: tuple[str, ...]
 
-    def bwrap_args(self) -> list[str]:
+    @property
+    def folders(self) -> tuple[str, ...]:
+        return tuple(src for src, _ in self.binds if os.path.isdir(src))
+
+    def bwrap_args(self, farm: dict[str, str] | None = None) -> list[str]:
+        """bubblewrap options; ``farm`` maps folder sources to this jail's copies."""
         out: list[str] = []
         for target, link in self.symlinks:
             out += ["--symlink", target, link]
         for src, dst in self.binds:
-            out += ["--ro-bind", src, dst]
-        for path in self.covered:
-            out += ["--perms", "0555", "--size", "4096", "--tmpfs", path]
+            out += ["--ro-bind", (farm or {}).get(src, src), dst]
         return out
 
 
@@ -146,7 +150,9 @@ def _reachable(path: Path) -> bool:
     """Whether the sandbox's user can reach ``path``: this user itself when unprivileged,
     else any unrelated user (search permission for others on every folder above it)."""
     if os.geteuid() != 0:
-        return os.access(path, os.R_OK)
+        while not path.exists():  # made later by this user
+            path = path.parent
+        return os.access(path, os.R_OK | (os.X_OK if path.is_dir() else 0))
     for parent in list(path.parents)[::-1]:
         try:
             if not parent.stat().st_mode & 0o001:
@@ -296,8 +302,7 @@ def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
         data = json.loads(saved.read_text())
         runtime = Runtime(data["executable"], *(tuple(tuple(x) if isinstance(x, list) else x
                                                       for x in data[k])
-                                                for k in ("binds", "symlinks", "covered",
-                                                          "roots")))
+                                                for k in ("binds", "symlinks", "roots")))
         if all(os.path.exists(src) for src, _ in runtime.binds):
             return runtime
     except (OSError, ValueError, KeyError, TypeError):
@@ -306,8 +311,7 @@ def build(snapshot_dir: str, names: tuple[str, ...] = PACKAGES) -> Runtime:
     saved.parent.mkdir(parents=True, exist_ok=True)
     tmp = saved.with_suffix(f".{os.getpid()}.tmp")
     tmp.write_text(json.dumps({"executable": runtime.executable, "binds": runtime.binds,
-                               "symlinks": runtime.symlinks, "covered": runtime.covered,
-                               "roots": runtime.roots}))
+                               "symlinks": runtime.symlinks, "roots": runtime.roots}))
     os.replace(tmp, saved)
     return runtime
 
@@ -316,16 +320,14 @@ def _resolve(snapshot_dir: str, names: tuple[str, ...]) -> Runtime:
     own = _prefix_parts()
     pkgs = _package_trees(names)
     every = {**own, **{f"site/{k}": v for k, v in pkgs.items()}}
-    direct = all(_reachable(p) for p in every.values())
-    if direct:
-        host = every
-    else:
-        folder = Path(snapshot_dir) / _key(names)
-        folder.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
-        if not _reachable(folder / "manifest.json"):
-            raise SandboxError(f"sandbox runtime folder {snapshot_dir}: not readable by the "
-                               f"sandbox's user; set CODECNB_RUNTIME_DIR to another folder")
-        host = _snapshot(every, folder)
+    # Always a mirror: the sandbox's user can read it, and each jail's private copies of
+    # its folders are hard links into it (the user owns it, so the kernel allows them).
+    folder = Path(snapshot_dir) / _key(names)
+    folder.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+    if not _reachable(folder / "manifest.json"):
+        raise SandboxError(f"sandbox runtime folder {snapshot_dir}: not readable by the "
+                           f"sandbox's user; set CODECNB_RUNTIME_DIR to another folder")
+    host = _snapshot(every, folder)
     binds: dict[str, str] = {}
     symlinks: dict[str, str] = {}
     # the interpreter's own files at their own paths (its prefix is found from them)
@@ -348,7 +350,93 @@ def _resolve(snapshot_dir: str, names: tuple[str, ...]) -> Runtime:
         _link_chain(lib, symlinks, binds)
     pairs = tuple(sorted(((src, dst) for dst, src in binds.items()), key=lambda sd: sd[1]))
     links = tuple(sorted(((t, link) for link, t in symlinks.items()), key=lambda tl: tl[1]))
-    covered = tuple(str(p) for pattern in _NOT_MIRRORED for p in own["stdlib"].glob(pattern)
-                    if direct and p.is_dir())
     roots = tuple(sorted({str(own["stdlib"]), SITE, CHILD_PATH, str(own["exe"])}))
-    return Runtime(str(own["exe"]), pairs, links, covered, roots)
+    return Runtime(str(own["exe"]), pairs, links, roots)
+
+
+class Farms:
+    """Private copies of the runtime's folders, one set per jail, made of hard links.
+
+    A copy is a new tree of folders whose files are hard links into the mirror (a few
+    thousand links; the files' contents are shared, and read-only in the jail). Copies are
+    made ahead in a background thread, used once, and removed in the background after
+    their jail has ended; the names a jail looked up in them go with them.
+
+    Parameters
+    ----------
+    runtime : Runtime
+    folder : Path
+        Where copies are made (beside the mirror: the same file system).
+    ready : int
+        Copies kept made ahead.
+    """
+
+    def __init__(self, runtime: Runtime, folder: Path, ready: int = 2):
+        self.runtime, self.folder, self.ready = runtime, folder, ready
+        self.folder.mkdir(parents=True, exist_ok=True, mode=0o755)
+        self._made: list[tuple[Path, dict[str, str]]] = []
+        self._lock = threading.Condition()
+        self._work: list = []  # ("make", None) or ("remove", path)
+        threading.Thread(target=self._worker, daemon=True, name="codecnb-farms").start()
+        self._ask(("make", None), self.ready)
+
+    def _ask(self, job, times: int = 1) -> None:
+        with self._lock:
+            self._work += [job] * times
+            self._lock.notify()
+
+    def _worker(self) -> None:
+        while True:
+            with self._lock:
+                while not self._work:
+                    self._lock.wait()
+                kind, path = self._work.pop(0)
+            try:
+                if kind == "make":
+                    made = self._make()
+                    with self._lock:
+                        self._made.append(made)
+                        self._lock.notify_all()
+                else:
+                    shutil.rmtree(path, ignore_errors=True)
+            except OSError as exc:
+                log.warning("sandbox folder copies: %s", exc)
+
+    def _make(self) -> tuple[Path, dict[str, str]]:
+        root = Path(tempfile.mkdtemp(prefix="farm-", dir=self.folder))
+        root.chmod(0o755)
+        mapping = {}
+        for i, src in enumerate(self.runtime.folders):
+            dst = root / str(i)
+            _link_tree(Path(src), dst)
+            mapping[src] = str(dst)
+        return root, mapping
+
+    def take(self) -> tuple[Path, dict[str, str]]:
+        """A fresh copy (made now if none is ready): (its folder, source -> copy)."""
+        with self._lock:
+            made = self._made.pop(0) if self._made else None
+        self._ask(("make", None))
+        return made or self._make()
+
+    def release(self, root: Path) -> None:
+        """Remove a copy once its jail has ended (in the background)."""
+        self._ask(("remove", root))
+
+
+def _link_tree(src: Path, dst: Path) -> None:
+    """A copy of the folder ``src`` at ``dst``: new folders, files hard-linked."""
+    os.mkdir(dst, 0o755)
+    stack = [(str(src), str(dst))]
+    while stack:
+        s, d = stack.pop()
+        with os.scandir(s) as entries:
+            for e in entries:
+                target = os.path.join(d, e.name)
+                if e.is_symlink():
+                    os.symlink(os.readlink(e.path), target)
+                elif e.is_dir():
+                    os.mkdir(target, 0o755)
+                    stack.append((e.path, target))
+                else:
+                    os.link(e.path, target)

@@ -32,6 +32,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from codecnb.errors import SandboxError
+from codecnb.sandbox.failures import CandidateFailed, Failure
 from codecnb.sandbox import seccomp
 from codecnb.sandbox.cgroups import Cgroup
 from codecnb.sandbox.isolation import SandboxPlan
@@ -86,36 +87,47 @@ def outside_view(pid: int, cgroup: Cgroup | None) -> set[str]:
     return ok
 
 
-def _candidate_pid(proc_pid: int, cgroup: Cgroup | None, script: str) -> int | None:
-    """Host pid of the Python process running ``script`` (inside the jail, or ``proc_pid``
-    itself without one)."""
-    pids = cgroup.pids() if cgroup is not None else [proc_pid]
-    if cgroup is None:
-        from codecnb.sandbox.reaper import descendants
-        pids += sorted(descendants(proc_pid))
-    for pid in pids:
+def _candidate_pid(proc_pid: int, cgroup: Cgroup | None, jailed: bool) -> int | None:
+    """Host pid of the Python process the evaluator started: in a jail, the process that
+    is pid 2 of the jail's PID namespace (bubblewrap's init is pid 1), which the program can
+    neither rename nor hand over; without a jail, the started process itself. None once
+    it has exited."""
+    if not jailed:
+        return proc_pid if Path(f"/proc/{proc_pid}").exists() else None
+    from codecnb.sandbox.reaper import descendants
+    for pid in (cgroup.pids() if cgroup is not None else sorted(descendants(proc_pid))):
         try:
-            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+            nspid = _status(pid).get("NSpid", "").split()
         except OSError:
             continue
-        if script.encode() in cmd and os.path.basename(cmd[0]).startswith(b"python"):
+        if len(nspid) >= 2 and nspid[-1] == "2":
             return pid
     return None
 
 
 def check_process(proc_pid: int, cgroup: Cgroup | None, plan: SandboxPlan,
-                  limits: Limits, rlimits: dict[str, int], script: str) -> list[str]:
+                  limits: Limits, rlimits: dict[str, int]) -> list[str]:
     """Verify the layers of a running candidate process; the names that hold.
 
     Raises
     ------
     SandboxError
         A layer the probe verified does not hold for this process.
+    CandidateFailed
+        The process is gone (the program ended it while loading): the candidate's crash.
     """
-    pid = _candidate_pid(proc_pid, cgroup, script)
+    gone = CandidateFailed(Failure("crash", "the program's process ended while loading",
+                                   stage="load"))
+    pid = _candidate_pid(proc_pid, cgroup, plan.jail)
     if pid is None:
-        raise SandboxError("the candidate process could not be found to verify its sandbox")
-    held = outside_view(pid, cgroup)
+        raise gone
+    try:
+        if _status(pid).get("State", "Z")[:1] in "ZX":
+            raise gone
+        held = outside_view(pid, cgroup)
+        rlimits_hold = _rlimits_hold(pid, rlimits)
+    except OSError:
+        raise gone from None
     expected = set(probe_layers(plan)) & {
         "unprivileged-host-uid", "no-capabilities", "no-new-privs", "seccomp",
         *(f"{ns}-namespace".replace("mnt-", "mount-") for ns in NAMESPACES)}
@@ -125,10 +137,16 @@ def check_process(proc_pid: int, cgroup: Cgroup | None, plan: SandboxPlan,
         if got != {"memory": limits.memory_bytes, "pids": limits.processes}:
             raise SandboxError(f"cgroup limits read back as {got}")
     lost = expected - held
-    if lost:
+    try:
+        alive = _status(pid).get("State", "Z")[:1] not in "ZX"
+    except OSError:
+        alive = False
+    if lost and alive:
         raise SandboxError(f"sandbox layers did not hold for a candidate process: "
                            f"{', '.join(sorted(lost))}")
-    if _rlimits_hold(pid, rlimits):
+    if lost:
+        raise gone
+    if rlimits_hold:
         held.add("rlimits")
     held.discard("cgroup-member")
     return sorted(held)
@@ -153,10 +171,12 @@ class _Probe:
                               processes=processes) if plan.cgroups else None)
         filt = seccomp.program_fd() if plan.seccomp else None
         opts = None
+        self.plan, self.farm = plan, None
         try:
             if plan.jail:
+                self.farm, farm = plan.farms.take()
                 spec = JailSpec(plan.runtime, limits.file_bytes, filt, next_host_id(),
-                                tuple(self.cgroup.procs_files()) if self.cgroup else ())
+                                tuple(self.cgroup.procs_files()) if self.cgroup else (), farm)
                 argv, opts = spec.command([mode], script=PROBE_PATH)
                 cwd, env = "/", {"PATH": "/usr/bin:/bin"}
             else:
@@ -178,7 +198,6 @@ class _Probe:
             for fd in (filt, opts):
                 if fd is not None:
                     os.close(fd)
-        self.script = PROBE_PATH if plan.jail else str(PROBE)
 
     def send(self, text: str) -> None:
         try:
@@ -213,6 +232,8 @@ class _Probe:
             stream.close()
         if self.cgroup:
             self.cgroup.remove()
+        if self.farm is not None:
+            self.plan.farms.release(self.farm)
         if hasattr(self, "tmp"):
             self.tmp.cleanup()
 
@@ -244,7 +265,7 @@ def _acts(plan: SandboxPlan, limits: Limits) -> set[str]:
         if probe.line() != {"ready": True}:
             raise SandboxError("the isolation probe did not start: "
                                + probe.proc.stderr.read1(2000).decode(errors="replace"))
-        pid = _candidate_pid(probe.proc.pid, probe.cgroup, probe.script)
+        pid = _candidate_pid(probe.proc.pid, probe.cgroup, plan.jail)
         env: dict[str, str] = {}
         if pid is not None:  # the outside view, before the probe tries anything
             ok |= outside_view(pid, probe.cgroup)
