@@ -181,8 +181,10 @@ class EvaluationSpec:
     def limits(self):
         """The sandbox :class:`~codecnb.sandbox.limits.Limits` of this spec."""
         from codecnb.sandbox.limits import GiB, Limits
+        program_kib = dict(self.sandbox).get("program_kib") or config.resolve("program_kib")
         return Limits(memory_bytes=int(self.memory_gb * GiB), evaluation_timeout_s=self.timeout_s,
-                      segment_timeout_s=self.segment_timeout_s)
+                      segment_timeout_s=self.segment_timeout_s,
+                      program_bytes=int(program_kib) << 10)
 
     def policy(self):
         """The sandbox import policy of this spec."""

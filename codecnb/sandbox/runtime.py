@@ -371,7 +371,7 @@ class Farms:
         Copies kept made ahead.
     """
 
-    def __init__(self, runtime: Runtime, folder: Path, ready: int = 2):
+    def __init__(self, runtime: Runtime, folder: Path, ready: int = 4):
         self.runtime, self.folder, self.ready = runtime, folder, ready
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o755)
         self._made: list[tuple[Path, dict[str, str]]] = []
