@@ -126,8 +126,8 @@ def main() -> int:
     ap.add_argument("--first-seed", type=int, default=0,
                     help="seeds first-seed .. first-seed + seeds - 1 (to run seeds apart)")
     ap.add_argument("--frames", type=int, default=4, help="frames of each training clip")
-    ap.add_argument("--startup", type=int, default=6, help="Optuna: startup trials")
-    ap.add_argument("--prior-weight", type=float, default=1.0, help="Optuna: TPE prior weight")
+    ap.add_argument("--startup", type=int, default=1, help="Optuna: startup trials")
+    ap.add_argument("--prior-weight", type=float, default=0.2, help="Optuna: TPE prior weight")
     ap.add_argument("--cache", type=Path, help="JSON file of results by program SHA-256 "
                     "(an interrupted run started again reuses them)")
     args = ap.parse_args()

@@ -6,7 +6,8 @@ through the same evaluator as LLM code. Two algorithms, the same seed and histor
 the same proposal:
 
 ``optuna`` (default)
-    Optuna's TPE sampler over the family's parameters. The study is rebuilt from the
+    Optuna's TPE sampler over the family's parameters, with a low prior weight (0.2) so
+    that proposals stay near the best programs found. The study is rebuilt from the
     history at every proposal (each evaluated family program is a finished trial, a failed
     one a failed trial), so resume and replay see the same study. The first trial is the
     starter's parameters; a proposal whose effective parameters are already known (the
@@ -63,7 +64,7 @@ class OfflineGenerator:
     name = "offline"
 
     def __init__(self, seed: int = 0, explore: float = 0.15, algorithm: str = "optuna",
-                 startup: int = 6, prior_weight: float = 1.0):
+                 startup: int = 1, prior_weight: float = 0.2):
         if algorithm not in ALGORITHMS:
             raise ConfigError(f"offline algorithm {algorithm!r}: expected one of "
                               f"{', '.join(ALGORITHMS)}")
