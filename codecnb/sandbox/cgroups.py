@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import secrets
 import signal
 import time
@@ -60,6 +61,7 @@ def _own_path(controller: str) -> str | None:
 
 
 _TOKEN = secrets.token_hex(4)
+_OWN = re.compile(r"codecnb-\d+-[0-9a-f]{8}")
 
 
 def own_folder() -> str:
@@ -124,7 +126,7 @@ def sweep_stale(h: Hierarchy, min_age_s: float = 120.0) -> int:
     mine = {p.name for p in h.parents.values()}
     for folder in {p.parent for p in h.parents.values()}:
         for stale in folder.glob("codecnb-*"):
-            if stale.name in mine or not stale.is_dir():
+            if stale.name in mine or not stale.is_dir() or not _OWN.fullmatch(stale.name):
                 continue
             for group in [*[c for c in stale.iterdir() if c.is_dir()], stale]:
                 try:

@@ -188,4 +188,5 @@ def _remove_own(h: cgroups.Hierarchy | None, farms: Farms | None) -> None:
         except OSError:
             pass
     if farms is not None:
+        farms.closed = True
         shutil.rmtree(farms.folder, ignore_errors=True)

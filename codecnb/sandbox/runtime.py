@@ -31,6 +31,7 @@ import sys
 import sysconfig
 import tempfile
 import threading
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,7 +50,7 @@ PROBE = Path(__file__).with_name("jailprobe.py")
 #: Distributions whose packages a candidate may import, if the import policy allows them.
 PACKAGES = ("numpy", "scipy", "constriction")
 #: Version of the snapshot layout (part of its key).
-_LAYOUT = "4"
+_LAYOUT = "5"
 #: What a candidate never needs (tests, GUI, the static library and build files under
 #: config-*): not mirrored.
 _NOT_MIRRORED = ("site-packages", "dist-packages", "test", "tests", "idlelib", "tkinter",
@@ -194,7 +195,10 @@ def _snapshot(parts: dict[str, Path], folder: Path) -> dict[str, Path]:
             tmp.chmod(0o755)
             for name, path in parts.items():
                 (tmp / name).mkdir(mode=0o755, parents=True)
-                _mirror(path, tmp / name / path.name)
+                if name == "stdlib":
+                    _mirror_stdlib(path, tmp / name)
+                else:
+                    _mirror(path, tmp / name / path.name)
             (tmp / "manifest.json").write_text(json.dumps({k: str(v) for k, v in parts.items()}))
             os.rename(tmp, folder)
         except BaseException:
@@ -202,6 +206,39 @@ def _snapshot(parts: dict[str, Path], folder: Path) -> dict[str, Path]:
             raise
     log.info("sandbox runtime mirrored into %s", folder)
     return out
+
+
+def _stdlib_zip() -> Path:
+    """Where the interpreter looks for its standard library as a zip (first on sys.path)."""
+    zips = [p for p in sys.path if p.endswith(".zip") and "python3" in Path(p).name]
+    if zips:
+        return Path(zips[0])
+    return _stdlib().parent / f"python{sys.version_info[0]}{sys.version_info[1]}.zip"
+
+
+def _mirror_stdlib(src: Path, dst: Path) -> None:
+    """The standard library as the interpreter's zip of compiled modules (one file: no
+    folder of it for a jail to look names up in), beside a folder that keeps only the
+    extension modules (``lib-dynload``) and the ``os.py`` landmark."""
+    import py_compile
+    folder = dst / src.name
+    folder.mkdir(mode=0o755)
+    _mirror(src / "lib-dynload", folder / "lib-dynload")
+    _mirror(src / "os.py", folder / "os.py")
+    skip = set(_NOT_MIRRORED) | {"lib-dynload", "__pycache__"}
+    with tempfile.TemporaryDirectory() as work, \
+            zipfile.ZipFile(dst / _stdlib_zip().name, "w", zipfile.ZIP_STORED) as zf:
+        for path in sorted(src.rglob("*.py")):
+            rel = path.relative_to(src)
+            if any(part in skip or part.startswith("config-") for part in rel.parts):
+                continue
+            pyc = Path(work) / rel.with_suffix(".pyc")
+            try:
+                py_compile.compile(str(path), cfile=str(pyc), dfile=str(path), doraise=True,
+                                   invalidation_mode=py_compile.PycInvalidationMode.UNCHECKED_HASH)
+            except py_compile.PyCompileError:  # e.g. lib2to3 test data: not importable
+                continue
+            zf.write(pyc, str(rel.with_suffix(".pyc")))
 
 
 def warm(runtime: Runtime) -> int:
@@ -333,6 +370,7 @@ def _resolve(snapshot_dir: str, names: tuple[str, ...]) -> Runtime:
     # the interpreter's own files at their own paths (its prefix is found from them)
     binds[str(own["exe"])] = str(host["exe"])
     binds[str(own["stdlib"])] = str(host["stdlib"])
+    binds[str(_stdlib_zip())] = str(host["stdlib"].parent / _stdlib_zip().name)
     if "libpython" in own:
         binds[str(own["libpython"])] = str(host["libpython"])
     for name in pkgs:
@@ -350,7 +388,8 @@ def _resolve(snapshot_dir: str, names: tuple[str, ...]) -> Runtime:
         _link_chain(lib, symlinks, binds)
     pairs = tuple(sorted(((src, dst) for dst, src in binds.items()), key=lambda sd: sd[1]))
     links = tuple(sorted(((t, link) for link, t in symlinks.items()), key=lambda tl: tl[1]))
-    roots = tuple(sorted({str(own["stdlib"]), SITE, CHILD_PATH, str(own["exe"])}))
+    roots = tuple(sorted({str(own["stdlib"]), str(_stdlib_zip()), SITE, CHILD_PATH,
+                          str(own["exe"])}))
     return Runtime(str(own["exe"]), pairs, links, roots)
 
 
@@ -371,13 +410,15 @@ class Farms:
         Copies kept made ahead.
     """
 
-    def __init__(self, runtime: Runtime, folder: Path, ready: int = 4):
+    def __init__(self, runtime: Runtime, folder: Path, ready: int = 5, workers: int = 2):
         self.runtime, self.folder, self.ready = runtime, folder, ready
         self.folder.mkdir(parents=True, exist_ok=True, mode=0o755)
+        self.closed = False
         self._made: list[tuple[Path, dict[str, str]]] = []
         self._lock = threading.Condition()
         self._work: list = []  # ("make", None) or ("remove", path)
-        threading.Thread(target=self._worker, daemon=True, name="codecnb-farms").start()
+        for i in range(workers):  # links and unlinks release the GIL
+            threading.Thread(target=self._worker, daemon=True, name=f"codecnb-farms-{i}").start()
         self._ask(("make", None), self.ready)
 
     def _ask(self, job, times: int = 1) -> None:
@@ -400,7 +441,8 @@ class Farms:
                 else:
                     shutil.rmtree(path, ignore_errors=True)
             except OSError as exc:
-                log.warning("sandbox folder copies: %s", exc)
+                if not self.closed:  # at exit the whole folder goes at once
+                    log.warning("sandbox folder copies: %s", exc)
 
     def _make(self) -> tuple[Path, dict[str, str]]:
         root = Path(tempfile.mkdtemp(prefix="farm-", dir=self.folder))
