@@ -37,7 +37,7 @@ SLOW_MODULES = {"test_browser", "test_memory", "test_notebooks", "test_explore"}
 #: Fixtures whose users are slow (a real campaign behind them).
 SLOW_FIXTURES = {"campaign_store"}
 #: Single slow tests in modules owned by others (measured: 107 s and 9 s on 2 busy cores).
-SLOW_TESTS = {"test_offline_search_beats_the_starter_on_the_bundled_clip",
+SLOW_TESTS = {"test_offline_search_learns_on_the_bundled_clip",
               "test_starter_beats_jpeg_on_the_bundled_clip"}
 
 
