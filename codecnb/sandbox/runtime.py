@@ -50,11 +50,12 @@ PROBE = Path(__file__).with_name("jailprobe.py")
 #: Distributions whose packages a candidate may import, if the import policy allows them.
 PACKAGES = ("numpy", "scipy", "constriction")
 #: Version of the snapshot layout (part of its key).
-_LAYOUT = "5"
+_LAYOUT = "6"
 #: What a candidate never needs (tests, GUI, the static library and build files under
-#: config-*): not mirrored.
+#: config-*, type stubs, C sources and headers): not mirrored.
 _NOT_MIRRORED = ("site-packages", "dist-packages", "test", "tests", "idlelib", "tkinter",
-                 "ensurepip", "turtledemo", "config-*")
+                 "ensurepip", "turtledemo", "config-*", "*.pyi", "*.pxd", "*.pyx", "*.c",
+                 "*.h", "*.a")
 #: Standard-library extension modules whose system libraries are not made available (GUI,
 #: terminal, databases, TLS): they fail to import inside the sandbox. (ctypes stays: the
 #: OS layers must hold against native calls too, and the isolation probe uses it.)
