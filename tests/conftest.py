@@ -12,8 +12,10 @@ quick day-to-day subset; CI runs everything.
 from __future__ import annotations
 
 import os
+import socket
 import shutil
 import subprocess
+import threading
 import sys
 import tempfile
 from pathlib import Path
@@ -133,3 +135,30 @@ def janitors() -> set[int]:
     codecnb.sandbox.janitor); not a survivor of any test."""
     from codecnb.sandbox.isolation import _JANITORS
     return {j.pid for j in _JANITORS}
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that records every byte it receives."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen()
+        self.port = self.sock.getsockname()[1]
+        self.received = b""
+        self.connections = 0
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.connections += 1
+            with conn:
+                while chunk := conn.recv(65536):
+                    self.received += chunk
+
+    def close(self):
+        self.sock.close()

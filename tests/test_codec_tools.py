@@ -18,7 +18,7 @@ from codecnb.codecs import ProgramCodec
 from codecnb.codecs.base import builtin_program
 from codecnb.generators.family_space import (CLASSIC, HYBRID, SPACE, STARTER, active_keys,
                                              effective, params_of, render)
-from codecnb.metrics import mse, psnr_from_mse
+from codecnb.metrics import psnr_from_mse
 from codecnb.sources import open_source
 
 TOOLS = ["INTRA_PRED", "MOTION", "SUBPEL", "SPLIT", "DEBLOCK", "RDO", "CONTEXTS"]

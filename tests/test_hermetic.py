@@ -3,15 +3,13 @@ reach a test, a subprocess, a server or a cache folder."""
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
 
-from conftest import OWN, ROOT, SCRUBBED
+from conftest import OWN, ROOT, SCRUBBED, Listener
 
 HERE = Path(__file__).resolve().parent
 
@@ -25,33 +23,9 @@ def test_the_session_environment_is_scrubbed():
     assert config.resolve("cache_dir") == str(cache)
 
 
-class Recorder:
-    """A TCP listener that counts every connection made to it."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            conn.close()
-
-    def close(self):
-        self.sock.close()
-
-
 @pytest.mark.slow
 def test_bogus_caller_environment_reaches_nothing(tmp_path):
-    rec = Recorder()
+    rec = Listener()
     url = f"http://127.0.0.1:{rec.port}"
     bogus_cache = tmp_path / "bogus-cache"
     env = {**os.environ,

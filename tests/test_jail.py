@@ -26,7 +26,7 @@ import pytest
 from codecnb.evaluation import evaluate
 from codecnb.sandbox import verify
 from codecnb.sandbox.isolation import plan as sandbox_plan
-from codecnb.sandbox.limits import GiB, Limits, MiB
+from codecnb.sandbox.limits import GiB, Limits
 from codecnb.sandbox.policy import ImportPolicy
 from codecnb.sandbox.reaper import descendants
 from conftest import ROOT, janitors, run_cli

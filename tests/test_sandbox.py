@@ -10,9 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-import socket
 import subprocess
-import threading
 
 import numpy as np
 import pytest
@@ -25,7 +23,7 @@ from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy
 from codecnb.sandbox.reaper import descendants
 from codecnb.sources import open_source
-from conftest import ROOT, janitors
+from conftest import ROOT, Listener, janitors
 
 SECRET_ENV = {"ANTHROPIC_API_KEY": "sk-ant-api03-SECRET-c0dec-7d1f",
               "AWS_SECRET_ACCESS_KEY": "aws-SECRET-55aa-c0dec"}
@@ -34,35 +32,11 @@ SOURCE = "synthetic:pan?size=64x48&frames=4"
 FAST = Limits(segment_timeout_s=4, evaluation_timeout_s=30, startup_timeout_s=30)
 
 
-class Listener:
-    """A TCP listener on 127.0.0.1 that records every byte it receives."""
-
-    def __init__(self):
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen()
-        self.port = self.sock.getsockname()[1]
-        self.received = b""
-        self.connections = 0
-        threading.Thread(target=self._serve, daemon=True).start()
-
-    def _serve(self):
-        while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
-            self.connections += 1
-            with conn:
-                while chunk := conn.recv(65536):
-                    self.received += chunk
-
-
 @pytest.fixture(scope="module")
 def listener():
     lst = Listener()
     yield lst
-    lst.sock.close()
+    lst.close()
 
 
 @pytest.fixture
