@@ -822,6 +822,28 @@ def test_stale_groups_of_dead_evaluators_are_swept():
     assert not any(folder.exists() for folder in stale)
 
 
+def test_frozen_groups_of_an_evaluator_without_janitor_are_killed_and_swept():
+    """An evaluator killed together with its janitor leaves frozen processes, which the
+    parent-death kill cannot reach: older than any evaluation may last, they are thawed,
+    killed and removed at the next start."""
+    from codecnb.sandbox import cgroups
+    h = sandbox_plan().cgroups
+    name = "codecnb-999998-0badc0de"
+    groups = [parent.parent / name / "decode-1" for parent in h.parents.values()]
+    for g in groups:
+        g.mkdir(parents=True, exist_ok=True)
+    files = " ".join(str(g / "cgroup.procs") for g in groups)
+    sleeper = subprocess.Popen(["sh", "-c", f"for f in {files}; do echo $$ > $f; done; "
+                                "exec sleep 600"])
+    time.sleep(0.3)
+    freezer = next((g for g in groups if (g / "freezer.state").exists()), None)
+    if freezer is not None:
+        (freezer / "freezer.state").write_text("FROZEN")
+    assert cgroups.sweep_stale(h, kill_age_s=-1) >= 1
+    assert sleeper.wait(timeout=15) == -signal.SIGKILL
+    assert not any(g.parent.exists() for g in groups)
+
+
 def test_program_size_is_logged_with_every_run(campaign_store):
     from codecnb.tracking import client
     from codecnb.tracking import runs as R

@@ -114,14 +114,18 @@ def _write(path: Path, value: str) -> None:
         f.write(value)
 
 
-def sweep_stale(h: Hierarchy, min_age_s: float = 120.0) -> int:
-    """Remove empty groups left by evaluators that are gone. Returns how many were removed.
+def sweep_stale(h: Hierarchy, min_age_s: float = 120.0, kill_age_s: float = 3600.0) -> int:
+    """Remove groups left by evaluators that are gone. Returns how many were removed.
 
-    Nothing is killed: a sandbox dies with its evaluator, so a group of a dead evaluator is
-    empty. Other evaluators (possibly in other PID namespaces) may share the parent: only
-    groups without processes and older than ``min_age_s`` are removed, and the kernel
-    refuses to remove a group that still has processes or children.
+    A sandbox dies with its evaluator, whose janitor also removes its groups, so a group of
+    a dead evaluator is normally empty: empty groups older than ``min_age_s`` are removed
+    (other evaluators, possibly in other PID namespaces, may share the parent; the kernel
+    refuses to remove a group that still has processes or children). A group older than
+    ``kill_age_s``, longer than any evaluation may last, belongs to an evaluator whose
+    janitor did not run (killed with it): its processes, frozen ones included, are killed
+    and its folders removed, in every hierarchy, as the janitor would have.
     """
+    from codecnb.sandbox.janitor import clean
     removed, now = 0, time.time()
     mine = {p.name for p in h.parents.values()}
     for folder in {p.parent for p in h.parents.values()}:
@@ -130,10 +134,14 @@ def sweep_stale(h: Hierarchy, min_age_s: float = 120.0) -> int:
                 continue
             for group in [*[c for c in stale.iterdir() if c.is_dir()], stale]:
                 try:
-                    old = now - group.stat().st_ctime > min_age_s
+                    age = now - group.stat().st_ctime
                 except OSError:
                     continue
-                if old and not _procs(group):
+                if age > kill_age_s and _procs(group):
+                    clean([str(p.parent / stale.name) for p in h.parents.values()])
+                    removed += 1
+                    break
+                if age > min_age_s and not _procs(group):
                     try:
                         group.rmdir()
                         removed += 1

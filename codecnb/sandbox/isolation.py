@@ -139,7 +139,8 @@ def _plan(allow_weak: bool, audit: bool) -> SandboxPlan:
         missing.append("cgroups: no writable cgroup v1 or v2 hierarchy (run as root, or "
                        "set CODECNB_CGROUP_PARENT to a delegated group)")
     else:
-        cgroups.sweep_stale(hierarchy)
+        cgroups.sweep_stale(hierarchy,  # no evaluation outlives twice its timeout
+                            kill_age_s=max(3600.0, 2 * float(config.resolve("timeout_s"))))
     if missing and not allow_weak:
         raise SandboxError("the sandbox cannot be built here: " + "; ".join(missing)
                            + ". Pass --weak-sandbox (CODECNB_WEAK_SANDBOX=1) to accept a "
