@@ -87,6 +87,20 @@ def outside_view(pid: int, cgroup: Cgroup | None) -> set[str]:
     return ok
 
 
+_PF_EXITING = 0x4  # include/linux/sched.h: set when the process begins do_exit()
+
+
+def _exiting(pid: int) -> bool:
+    """Whether ``pid`` is gone, a zombie, or already in ``do_exit()``: an exiting
+    process leaves its cgroup before it becomes a zombie, so its layers must not be read
+    as lost (the program ended itself while loading)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return True
+    return fields[0] in "ZXx" or bool(int(fields[6]) & _PF_EXITING)
+
+
 def _candidate_pid(proc_pid: int, cgroup: Cgroup | None, jailed: bool) -> int | None:
     """Host pid of the Python process the evaluator started: in a jail, the process that
     is pid 2 of the jail's PID namespace (bubblewrap's init is pid 1), which the program can
@@ -137,11 +151,7 @@ def check_process(proc_pid: int, cgroup: Cgroup | None, plan: SandboxPlan,
         if got != {"memory": limits.memory_bytes, "pids": limits.processes}:
             raise SandboxError(f"cgroup limits read back as {got}")
     lost = expected - held
-    try:
-        alive = _status(pid).get("State", "Z")[:1] not in "ZX"
-    except OSError:
-        alive = False
-    if lost and alive:
+    if lost and not _exiting(pid):
         raise SandboxError(f"sandbox layers did not hold for a candidate process: "
                            f"{', '.join(sorted(lost))}")
     if lost:
