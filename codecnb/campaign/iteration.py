@@ -51,21 +51,28 @@ def spec_for(spec_json: str = "", **by_hand) -> "EvaluationSpec":
 
 def evaluate_candidate(program: str, spec: "EvaluationSpec"):
     """Apply ``spec`` in this process (cache settings, evaluator version), then evaluate
-    ``program`` in the sandbox on the spec's clip; returns (EvaluationResult, opened source,
-    the source's identity SHA-256). A spec of several clips is evaluated over its training
-    clips (smoke stage first; never the held-out ones): the result is then a
-    :class:`~codecnb.evaluation.suite.SuiteResult` and the source its first training clip."""
-    from codecnb.evaluation import evaluate
+    ``program`` in the sandbox over the spec's training clips, smoke stage first (never the
+    held-out ones); returns (result, opened source, the source's identity SHA-256), the
+    source being the first training clip.
+
+    A spec of several clips gives the :class:`~codecnb.evaluation.suite.SuiteResult`. A
+    one-clip spec (``--source``) goes through the same cascade, and once the smoke stage has
+    passed gives its clip's :class:`~codecnb.evaluation.EvaluationResult` (so its logged
+    metrics, result.json and outcome are those of a one-clip evaluation, as before;
+    ``timings["smoke"]``, seconds, is added and counted in ``timings["total"]``); a
+    candidate that fails the smoke stage gives the SuiteResult of ``stage == "smoke"``."""
+    from codecnb.evaluation.suite import evaluate_spec
     from codecnb.sources import open_source
     from codecnb.sources.identity import source_sha256
     spec.apply()   # before anything is fetched
     clip = spec.clip
     src = open_source(clip.uri, start=clip.start, frames=clip.frames, resize=clip.resize)
-    if len(spec.suite.clips) > 1:
-        from codecnb.evaluation.suite import evaluate_spec
-        return evaluate_spec(program, spec), src, source_sha256(src)
-    result = evaluate(program, src, qualities=spec.qualities, segment_frames=spec.segment_frames,
-                      limits=spec.limits(), policy=spec.policy(), baselines=spec.baselines)
+    result = evaluate_spec(program, spec)
+    if len(spec.suite.clips) == 1 and result.clips:   # past the smoke stage: the clip's own
+        one, smoke_s = result.clips[0].result, result.timings.get("smoke", 0.0)
+        one.timings = {**one.timings, "smoke": smoke_s,
+                       "total": one.timings.get("total", 0.0) + smoke_s}
+        result = one
     return result, src, source_sha256(src)
 
 
