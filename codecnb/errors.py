@@ -6,6 +6,8 @@ exits with :attr:`CodecnbError.exit_code`.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class CodecnbError(Exception):
     """Base class: a problem the user can act on (bad input, missing tool, refused setting)."""
@@ -50,3 +52,38 @@ class SandboxError(CodecnbError):
 class EditError(CodecnbError):
     """A model's SEARCH/REPLACE edit does not apply to its parent program, or its tunable
     block is malformed (sent back to the model for repair)."""
+
+
+class NotebookFailed(CodecnbError):
+    """A cell of an executed notebook raised; the executed notebook shows where."""
+
+    def __init__(self, message: str, output: Path):
+        super().__init__(message)
+        self.output = output
+
+
+class GeneratorAuthError(CodecnbError):
+    """The LLM API refused the key: the campaign must stop."""
+
+
+class GeneratorUnavailable(CodecnbError):
+    """The LLM API could not be reached or kept failing after its retries."""
+
+
+# Signals, not user errors: they end a loop and are caught where it runs.
+
+class GeneratorExhausted(Exception):
+    """The generator has nothing more to propose (a replay list ran out)."""
+
+
+class BudgetExhausted(Exception):
+    """The next LLM call could pass the USD or token budget: generation stops here."""
+
+
+class CandidateFailed(Exception):
+    """Raised inside the evaluator to stop evaluating a candidate; carries its
+    :class:`~codecnb.sandbox.failures.Failure` (the candidate's fault, never the user's)."""
+
+    def __init__(self, failure):
+        super().__init__(failure.message)
+        self.failure = failure

@@ -11,10 +11,10 @@ from codecnb.codecs import builtin_program
 from codecnb.evaluation import evaluate
 from codecnb.generators import (AnthropicGenerator, Budget, BudgetExhausted, History,
                                 OfflineGenerator, make_generator)
-from codecnb.generators.claude import GeneratorAuthError
+from codecnb.errors import GeneratorAuthError
 from codecnb.generators.extract import extract_program
 from codecnb.generators.prompting import task_prompt
-from codecnb.generators.replay import GeneratorExhausted
+from codecnb.errors import GeneratorExhausted
 from codecnb.sandbox.policy import static_check
 from conftest import run_cli
 from fake_anthropic import FakeAnthropic, error_reply, text_reply

@@ -26,7 +26,8 @@ from codecnb.metrics.bdrate import bd_psnr, bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
 from codecnb.rd import RDCurve, Track, bd_or_none, measure
 from codecnb.sandbox import verify
-from codecnb.sandbox.failures import CandidateFailed, Failure
+from codecnb.errors import CandidateFailed
+from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.isolation import SandboxPlan, plan as sandbox_plan
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import ImportPolicy, size_check, static_check

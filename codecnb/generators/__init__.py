@@ -10,13 +10,13 @@ import os
 from pathlib import Path
 from typing import Protocol
 
-from codecnb.errors import ConfigError
+from codecnb.errors import BudgetExhausted, ConfigError, GeneratorExhausted
 from codecnb.generators.candidate import Candidate
 from codecnb.generators.claude import KEY_ENV, AnthropicGenerator
 from codecnb.generators.history import History, HistoryEntry
 from codecnb.generators.offline import OfflineGenerator
-from codecnb.generators.pricing import Budget, BudgetExhausted
-from codecnb.generators.replay import GeneratorExhausted, ReplayGenerator
+from codecnb.generators.pricing import Budget
+from codecnb.generators.replay import ReplayGenerator
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,8 @@ import random
 import time
 from typing import Callable
 
-from codecnb.errors import CodecnbError, ConfigError, EditError
+from codecnb.errors import (CodecnbError, ConfigError, EditError, GeneratorAuthError,
+                            GeneratorUnavailable)
 from codecnb.generators.candidate import Candidate
 from codecnb.generators.extract import extract_program
 from codecnb.generators.history import History
@@ -47,14 +48,6 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
 KEY_ENV = "ANTHROPIC_API_KEY"
-
-
-class GeneratorAuthError(CodecnbError):
-    """The API refused the key: the campaign must stop."""
-
-
-class GeneratorUnavailable(CodecnbError):
-    """The API could not be reached or kept failing after its retries."""
 
 
 class AnthropicGenerator:

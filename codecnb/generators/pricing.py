@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from codecnb.errors import ConfigError
+from codecnb.errors import BudgetExhausted, ConfigError
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +52,6 @@ def price_of(model: str, prices: dict[str, Price]) -> Price:
     worst = max(prices.values(), key=lambda p: p.output)
     log.warning("no price known for model %s: budgeting with the highest known price", model)
     return worst
-
-
-class BudgetExhausted(Exception):
-    """The next call could pass the USD or token budget: generation stops here."""
 
 
 @dataclass

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecnb.errors import CodecnbError
+from codecnb.errors import CodecnbError, GeneratorExhausted
 from codecnb.generators.candidate import Candidate
 from codecnb.generators.history import History
-
-
-class GeneratorExhausted(Exception):
-    """The generator has nothing more to propose (a replay list ran out)."""
 
 
 class ReplayGenerator:

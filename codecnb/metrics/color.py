@@ -21,6 +21,7 @@ from typing import NamedTuple
 import cv2
 import numpy as np
 
+from codecnb.errors import MetricError
 from codecnb.metrics.scratch import buffer
 
 # Rows give Y', Cb, Cr from R', G', B' in [0, 255]; offsets are added afterwards.
@@ -86,7 +87,7 @@ def yuv420_from_bytes(raw: bytes | np.ndarray, width: int, height: int) -> Plane
     buf = np.frombuffer(raw, np.uint8) if isinstance(raw, (bytes, bytearray)) else raw.ravel()
     n, c = width * height, (width // 2) * (height // 2)
     if buf.size != n + 2 * c:
-        raise ValueError(f"a {width}x{height} yuv420p frame has {n + 2 * c} bytes, got {buf.size}")
+        raise MetricError(f"a {width}x{height} yuv420p frame has {n + 2 * c} bytes, got {buf.size}")
     return Planes(buf[:n].reshape(height, width),
                   buf[n:n + c].reshape(height // 2, width // 2),
                   buf[n + c:].reshape(height // 2, width // 2))

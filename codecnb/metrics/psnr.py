@@ -24,13 +24,15 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from codecnb.errors import MetricError
+
 PEAK = 255.0
 
 
 def mse(a: np.ndarray, b: np.ndarray) -> float:
     """Mean squared error between two uint8 arrays of equal shape (exact, in float64)."""
     if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+        raise MetricError(f"shapes differ: {a.shape} vs {b.shape}")
     return cv2.norm(a, b, cv2.NORM_L2SQR) / a.size
 
 

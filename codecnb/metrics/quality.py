@@ -20,6 +20,7 @@ from typing import Sequence
 import cv2
 import numpy as np
 
+from codecnb.errors import MetricError
 from codecnb import config
 from codecnb.metrics.color import Planes, rgb_to_yuv420
 from codecnb.metrics.psnr import average_psnr, clip_psnr, mse, psnr_from_mse
@@ -164,7 +165,7 @@ class QualityAccumulator:
 
     def result(self, vmaf: tuple[float, list[float]] | None = None) -> ClipQuality:
         if not self.scores:
-            raise ValueError("no frame was scored")
+            raise MetricError("no frame was scored")
         col = {k: [getattr(s, k) for s in self.scores]
                for k in ("mse_y", "mse_u", "mse_v", "mse_rgb", "ssim_y")}
         my, mu, mv = (float(np.mean(col[k])) for k in ("mse_y", "mse_u", "mse_v"))

@@ -47,6 +47,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from codecnb.errors import MetricError
 from codecnb.metrics.scratch import buffer
 
 K1, K2, L = 0.01, 0.03, 255.0
@@ -63,9 +64,9 @@ def _check(a: np.ndarray, b: np.ndarray | None = None) -> None:
     if a.ndim != 2 or a.dtype != np.uint8 or (b is not None and (b.shape != a.shape
                                                                   or b.dtype != np.uint8)):
         got = a.shape if b is None else f"{a.shape} {a.dtype} and {b.shape} {b.dtype}"
-        raise ValueError(f"ssim_wang needs equal 2-D uint8 planes, got {got}")
+        raise MetricError(f"ssim_wang needs equal 2-D uint8 planes, got {got}")
     if min(a.shape) <= 2 * RADIUS:
-        raise ValueError(f"ssim_wang needs planes of at least 11x11, got {a.shape}")
+        raise MetricError(f"ssim_wang needs planes of at least 11x11, got {a.shape}")
 
 
 def _strips(rows: int):

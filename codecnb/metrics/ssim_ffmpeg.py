@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from codecnb.errors import MetricError
+
 
 def ssim_ffmpeg(a: np.ndarray, b: np.ndarray) -> float:
     """SSIM of two uint8 planes in FFmpeg's ``ssim`` filter convention (8-bit path).
@@ -22,10 +24,10 @@ def ssim_ffmpeg(a: np.ndarray, b: np.ndarray) -> float:
     with c1 = 416 and c2 = 235963, evaluated in float32; the result is the mean over windows.
     """
     if a.shape != b.shape or a.ndim != 2:
-        raise ValueError(f"ssim_ffmpeg needs two equal 2-D planes, got {a.shape} and {b.shape}")
+        raise MetricError(f"ssim_ffmpeg needs two equal 2-D planes, got {a.shape} and {b.shape}")
     h4, w4 = a.shape[0] // 4, a.shape[1] // 4
     if h4 < 2 or w4 < 2:
-        raise ValueError(f"ssim_ffmpeg needs planes of at least 8x8, got {a.shape}")
+        raise MetricError(f"ssim_ffmpeg needs planes of at least 8x8, got {a.shape}")
     x = a[:h4 * 4, :w4 * 4].astype(np.int64)
     y = b[:h4 * 4, :w4 * 4].astype(np.int64)
 

@@ -3,16 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from codecnb.errors import CodecnbError
+from codecnb.errors import CodecnbError, NotebookFailed
 from codecnb.notebook.locate import notebook_path
-
-
-class NotebookFailed(CodecnbError):
-    """A cell of an executed notebook raised; the executed notebook shows where."""
-
-    def __init__(self, message: str, output: Path):
-        super().__init__(message)
-        self.output = output
 
 
 def execute(name: str, output: Path, parameters: dict, cwd: Path | None = None,

@@ -61,9 +61,3 @@ class Failure:
         return asdict(self)
 
 
-class CandidateFailed(Exception):
-    """Raised inside the evaluator to stop evaluating a candidate; carries its Failure."""
-
-    def __init__(self, failure: Failure):
-        super().__init__(failure.message)
-        self.failure = failure

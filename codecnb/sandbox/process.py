@@ -37,7 +37,8 @@ import numpy as np
 from codecnb.errors import SandboxError
 from codecnb.sandbox import protocol, seccomp
 from codecnb.sandbox.cgroups import Cgroup
-from codecnb.sandbox.failures import CandidateFailed, Failure
+from codecnb.errors import CandidateFailed
+from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.isolation import SandboxPlan
 from codecnb.sandbox.jail import ENV_ALLOWLIST_VALUES, JOIN_FAILED, JailSpec, next_host_id
 from codecnb.sandbox.limits import Limits

@@ -23,7 +23,8 @@ import struct
 import time
 from typing import Callable
 
-from codecnb.sandbox.failures import CHILD_KINDS, CandidateFailed, Failure
+from codecnb.errors import CandidateFailed
+from codecnb.sandbox.failures import CHILD_KINDS, Failure
 
 #: Largest reply a child may send, bytes.
 MAX_REPLY = 64 << 10

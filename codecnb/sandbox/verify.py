@@ -32,7 +32,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from codecnb.errors import SandboxError
-from codecnb.sandbox.failures import CandidateFailed, Failure
+from codecnb.errors import CandidateFailed
+from codecnb.sandbox.failures import Failure
 from codecnb.sandbox import seccomp
 from codecnb.sandbox.cgroups import Cgroup
 from codecnb.sandbox.isolation import SandboxPlan
