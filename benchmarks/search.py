@@ -24,31 +24,16 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "benchmarks"))
-from _clips import TESTDATA  # noqa: E402
-
-from codecnb.codecs.base import program_hash  # noqa: E402
-from codecnb.evaluation import evaluate  # noqa: E402
-from codecnb.generators import History, OfflineGenerator  # noqa: E402
+from codecnb.codecs.base import program_hash
+from codecnb.evaluation import evaluate
+from codecnb.generators import History, OfflineGenerator
+from codecnb.suites.loader import load_suite
 
 
 def training_clips(frames: int) -> list[dict]:
-    """The default suite's training clips (its loader when available), ``frames`` each."""
-    try:
-        from codecnb.suites.loader import load_suite
-        suite = load_suite("default")
-        return [{"name": c.name, "uri": c.uri, "start": c.start, "resize": c.resize,
-                 "frames": min(frames, c.frames or frames)} for c in suite.train]
-    except Exception as exc:  # noqa: BLE001 - the suites package is not there yet
-        print(f"(default suite not loadable: {exc}; using the same clips from "
-              f"{TESTDATA})", file=sys.stderr)
-        return [{"name": "bigbuckbunny", "uri": "sample:bigbuckbunny", "start": 0,
-                 "resize": None, "frames": frames},
-                {"name": "street", "uri": str(TESTDATA / "street_1080p.h264"), "start": 0,
-                 "resize": (960, 540), "frames": frames},
-                {"name": "park_joy", "uri": str(TESTDATA / "park_joy_480x270.y4m"),
-                 "start": 0, "resize": None, "frames": frames}]
+    """The default suite's training clips, the first ``frames`` of each one's window."""
+    return [{"name": c.name, "uri": c.uri, "start": c.start, "resize": c.resize,
+             "frames": min(frames, c.frames or frames)} for c in load_suite("default").train]
 
 
 class SuiteScorer:
