@@ -54,9 +54,9 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
     Each row: ``rank``, ``iteration``, ``run_id``, ``generator``, ``bd_rate_jpeg``,
     ``bd_rate_x264`` (fractions), ``psnr_at_target`` (dB at ``target_kbps``, None outside
     the candidate's range), ``encode_fps``, ``decode_fps``, ``source``,
-    ``program_sha256``, ``heldout_bd_rate_jpeg``, ``heldout_bd_rate_x264`` and
-    ``heldout_gap_jpeg`` (held-out minus training; None unless ``codecnb verify`` checked
-    the candidate).
+    ``program_sha256``, ``heldout_bd_rate_jpeg``, ``heldout_bd_rate_x264``,
+    ``heldout_gap_jpeg`` and ``heldout_gap_x264`` (held-out minus training; None unless
+    the candidate was checked on held-out clips).
     """
     rows = [{"iteration": r.iteration, "run_id": r.run_id, "generator": r.generator,
              "bd_rate_jpeg": r.bd_rate["jpeg"], "bd_rate_x264": r.bd_rate.get("x264"),
@@ -66,12 +66,102 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
              "program_sha256": r.program_sha256,
              "heldout_bd_rate_jpeg": r.heldout.get("bd_rate_jpeg"),
              "heldout_bd_rate_x264": r.heldout.get("bd_rate_x264"),
-             "heldout_gap_jpeg": r.heldout.get("gap_jpeg")}
+             "heldout_gap_jpeg": r.heldout.get("gap_jpeg"),
+             "heldout_gap_x264": r.heldout.get("gap_x264")}
             for r in records if r.ok and r.bd_rate.get("jpeg") is not None]
     rows.sort(key=lambda row: row["bd_rate_jpeg"])
     for i, row in enumerate(rows, 1):
         row["rank"] = i
     return rows[:top] if top else rows
+
+
+def has_suite(records: Sequence[CandidateRecord]) -> bool:
+    """Whether any of the candidates was measured on a suite of clips (a suite campaign)."""
+    return any(r.suite or r.per_clip or r.heldout_clips for r in records)
+
+
+def baselines_of(records: Sequence[CandidateRecord]) -> list[str]:
+    """The baselines the candidates have BD-rates against (logged suite scores and
+    per-clip values), JPEG first."""
+    names = {b for r in records for b in r.bd_rate}
+    names |= {b for r in records for clips in (r.per_clip, r.heldout_clips)
+              for values in clips.values() for b in values}
+    return sorted(names, key=lambda b: (b != "jpeg", b))
+
+
+def clip_rows(record: CandidateRecord, baselines: Sequence[str] = ("jpeg", "x264")
+              ) -> list[dict]:
+    """One candidate's per-clip BD-rates, as logged (nothing is recomputed).
+
+    Returns
+    -------
+    list of dict
+        One row per clip of its suite, training clips first, then held-out ones, each in
+        suite order: ``clip``, ``role`` ("train" or "heldout") and ``bd_rate_{B}`` per
+        baseline (fraction; None when undefined, or for a held-out clip not checked).
+        Empty for a one-clip candidate.
+    """
+    clips = list(record.clips)
+    known = {name for name, _ in clips}
+    clips += [(n, "train") for n in record.per_clip if n not in known]
+    clips += [(n, "heldout") for n in record.heldout_clips if n not in known]
+    clips.sort(key=lambda c: c[1] == "heldout")     # stable: suite order within a role
+    rows = []
+    for name, role in clips:
+        values = (record.heldout_clips if role == "heldout" else record.per_clip).get(name, {})
+        rows.append({"clip": name, "role": role,
+                     **{f"bd_rate_{b}": values.get(b) for b in baselines}})
+    return rows
+
+
+def per_clip_rows(records: Sequence[CandidateRecord], board: Sequence[dict],
+                  baselines: Sequence[str] = ("jpeg", "x264")) -> list[dict]:
+    """:func:`clip_rows` of the leaderboard's candidates, in rank order, each row with the
+    candidate's ``rank``, ``iteration`` and ``run_id`` in front."""
+    by_id = {r.run_id: r for r in records}
+    return [{"rank": row["rank"], "iteration": row["iteration"], "run_id": row["run_id"],
+             **clip} for row in board for clip in clip_rows(by_id[row["run_id"]], baselines)]
+
+
+def baseline_label(name: str) -> str:
+    """A baseline's name as tables show it ("jpeg" -> "JPEG")."""
+    return {"jpeg": "JPEG"}.get(name, name)
+
+
+def per_clip_table(rows: Sequence[dict], baselines: Sequence[str] = ("jpeg", "x264")):
+    """:func:`per_clip_rows` (or :func:`clip_rows`) as a ``pandas.DataFrame``: candidate
+    (when the rows have one), clip, role, BD-rate against each baseline in percent."""
+    import pandas as pd
+    frame = pd.DataFrame([{
+        **({"candidate": f"#{r['rank']} iteration {r['iteration']}"} if "rank" in r else {}),
+        "clip": r["clip"], "role": "training" if r["role"] == "train" else "held out",
+        **{f"BD-rate vs {baseline_label(b)}": pct(r.get(f"bd_rate_{b}")) for b in baselines}}
+        for r in rows])
+    if frame.empty:
+        return frame
+    return frame.set_index(["candidate", "clip"] if "candidate" in frame else "clip")
+
+
+def heldout_table(board: Sequence[dict], baselines: Sequence[str] = ("jpeg", "x264"),
+                  heldout: bool = True):
+    """The training score beside the held-out BD-rate and the gap (held-out minus
+    training, percentage points of BD-rate; positive = worse on unseen clips), per
+    leaderboard candidate and baseline, as a ``pandas.DataFrame`` indexed by rank.
+    "-" where the candidate was not checked on held-out clips; ``heldout=False`` leaves
+    those columns out (one-clip campaigns)."""
+    import pandas as pd
+
+    def cells(r: dict, b: str) -> list[tuple[str, str]]:
+        name = baseline_label(b)
+        out = [(f"{'training' if heldout else 'BD-rate'} vs {name}", pct(r.get(f"bd_rate_{b}")))]
+        if heldout:
+            out += [(f"held-out vs {name}", pct(r.get(f"heldout_bd_rate_{b}"))),
+                    (f"gap vs {name}", pct(r.get(f"heldout_gap_{b}")))]
+        return out
+    return pd.DataFrame([{"rank": r["rank"], "iteration": r["iteration"],
+                          "generator": r["generator"],
+                          **{k: v for b in baselines for k, v in cells(r, b)},
+                          "run": r["run_id"][:12]} for r in board]).set_index("rank")
 
 
 @dataclass

@@ -53,7 +53,15 @@ class CandidateRecord:
         Held-out check (``codecnb verify``): ``bd_rate_{B}`` and ``gap_{B}`` (held-out
         minus training BD-rate) per baseline; empty when the candidate was not checked.
     per_clip : dict of str to dict
-        Suite campaigns: training clip -> baseline -> BD-rate; empty for one clip.
+        Suite campaigns: training clip -> baseline -> BD-rate (fraction), from the
+        ``clip.{NAME}.bd_rate_{B}`` metrics; empty for one clip.
+    heldout_clips : dict of str to dict
+        Held-out clip -> baseline -> BD-rate (fraction), from the
+        ``heldout.{NAME}.bd_rate_{B}`` metrics of the held-out check; empty when the
+        candidate was not checked.
+    clips : list of (str, str)
+        Suite campaigns: every clip of the suite as (name, role), in suite order (the
+        ``clips`` param); empty for one clip.
     group : str
         What makes results comparable: evaluator version, source, window, qualities (the
         ``spec_group`` param; rebuilt from the params for runs of older versions).
@@ -81,10 +89,18 @@ class CandidateRecord:
     group: str = ""
     heldout: dict[str, float] = field(default_factory=dict)
     per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
+    heldout_clips: dict[str, dict[str, float]] = field(default_factory=dict)
+    clips: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
         return self.status == "FINISHED"
+
+    @property
+    def suite(self) -> str:
+        """The suite's name when the candidate was measured on a suite (source param
+        ``suite:NAME``), else ""."""
+        return self.source[len("suite:"):] if self.source.startswith("suite:") else ""
 
     @classmethod
     def from_run(cls, run) -> "CandidateRecord":
@@ -109,7 +125,8 @@ class CandidateRecord:
             failure_kind=tags.get(R.FAILURE_KIND), failure_message=tags.get(R.FAILURE_MESSAGE),
             heldout={k[len("heldout_"):]: v for k, v in m.items()
                      if k.startswith(("heldout_bd_rate_", "heldout_gap_"))},
-            per_clip=_per_clip(m),
+            per_clip=_per_clip(m, "clip."), heldout_clips=_per_clip(m, "heldout."),
+            clips=_clips(p.get("clips", "")),
             group=p.get(R.GROUP_PARAM) or "|".join(
                 p.get(k, "?") for k in ("evaluator_version", "source", "start", "frames",
                                         "resize", "qualities", "segment_frames")))
@@ -124,13 +141,23 @@ class CandidateRecord:
         return RDCurve(name or f"iteration {self.iteration}", "quality", pts)
 
 
-def _per_clip(metrics: dict) -> dict[str, dict[str, float]]:
-    """``clip.{NAME}.bd_rate_{B}`` metrics as NAME -> B -> value."""
+def _per_clip(metrics: dict, prefix: str) -> dict[str, dict[str, float]]:
+    """``{prefix}{NAME}.bd_rate_{B}`` metrics as NAME -> B -> value (clips in the order
+    of their names)."""
     out: dict[str, dict[str, float]] = {}
-    for k, v in metrics.items():
-        if k.startswith("clip.") and ".bd_rate_" in k:
-            name, _, base = k[len("clip."):].rpartition(".bd_rate_")
+    for k, v in sorted(metrics.items()):
+        if k.startswith(prefix) and ".bd_rate_" in k:
+            name, _, base = k[len(prefix):].rpartition(".bd_rate_")
             out.setdefault(name, {})[base] = v
+    return out
+
+
+def _clips(param: str) -> list[tuple[str, str]]:
+    """The ``clips`` param (``NAME=URI|START|FRAMES|ROLE;...``) as [(NAME, ROLE), ...]."""
+    out = []
+    for item in filter(None, param.split(";")):
+        name, _, rest = item.partition("=")
+        out.append((name, rest.rpartition("|")[2]))
     return out
 
 
