@@ -37,6 +37,15 @@ _CACHE_FIELDS = ("cache_dir", "cache_max_bytes", "cache_ttl_s", "cache_strict",
 #: :mod:`codecnb.config` declares).
 SANDBOX_SETTINGS = ("weak_sandbox", "program_kib")
 
+# The fan-out setting, declared beside the others in config.SETTINGS so that it resolves
+# like them (flag > CODECNB_FANOUT > default); its default (None) means "on with more than
+# one worker or a scheduler", decided by build_spec's ``fanout_default``.
+config.SETTINGS.setdefault("fanout", config.Setting(
+    "CODECNB_FANOUT", None, config._flag,
+    "spread each candidate's full stage (clip x segment x quality tasks) over the "
+    "campaign's workers; a suite campaign only", shown="on with more than one worker or "
+    "a scheduler"))
+
 
 def _evaluator_version() -> str:
     from codecnb.evaluation.evaluator import EVALUATOR_VERSION
@@ -106,6 +115,10 @@ class EvaluationSpec:
     evaluator_version : str
         :data:`codecnb.evaluation.evaluator.EVALUATOR_VERSION` of the orchestrator; a worker
         of another version refuses the task.
+    fanout : bool
+        Evaluate a suite's full stage as (clip, segment, quality) tasks over the campaign's
+        workers (:mod:`codecnb.evaluation.fanout`). It changes how long a candidate takes,
+        not its numbers, so it is not part of :meth:`group`.
     """
 
     suite: Suite
@@ -119,6 +132,7 @@ class EvaluationSpec:
     cache: CacheSpec = field(default_factory=CacheSpec)
     sandbox: tuple[tuple[str, Any], ...] = ()
     evaluator_version: str = field(default_factory=_evaluator_version)
+    fanout: bool = False
 
     @property
     def clip(self) -> Clip:
@@ -132,7 +146,7 @@ class EvaluationSpec:
                 "timeout_s": self.timeout_s, "segment_timeout_s": self.segment_timeout_s,
                 "allow_imports": list(self.allow_imports), "baselines": list(self.baselines),
                 "cache": asdict(self.cache), "sandbox": dict(self.sandbox),
-                "evaluator_version": self.evaluator_version}
+                "evaluator_version": self.evaluator_version, "fanout": self.fanout}
 
     def to_json(self) -> str:
         """The whole spec as one JSON object (keys sorted: equal specs, equal text)."""
@@ -150,7 +164,8 @@ class EvaluationSpec:
                        baselines=tuple(d.get("baselines", DEFAULT_BASELINES)),
                        cache=CacheSpec(**d.get("cache", {})),
                        sandbox=tuple(sorted(d.get("sandbox", {}).items())),
-                       evaluator_version=str(d["evaluator_version"]))
+                       evaluator_version=str(d["evaluator_version"]),
+                       fanout=bool(d.get("fanout", False)))
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"evaluation spec: missing or invalid field ({exc})") from None
 
@@ -224,6 +239,7 @@ def build_spec(*, source: str | None = None, suite: Suite | None = None,
                segment_frames: int | None = None, memory_gb: float | None = None,
                timeout_s: float | None = None, segment_timeout_s: float | None = None,
                allow_imports: tuple[str, ...] = (), default_frames: int | None = RUN_FRAMES,
+               fanout: bool | None = None, fanout_default: bool = False,
                **cache_flags: Any) -> EvaluationSpec:
     """The spec from CLI flags (``None`` = not given) over ``CODECNB_*`` variables over
     defaults, resolved by :func:`codecnb.config.resolve`.
@@ -240,6 +256,9 @@ def build_spec(*, source: str | None = None, suite: Suite | None = None,
         flag nor ``CODECNB_FRAMES`` gives it; ``None`` = the whole clip), output size (W, H).
     qualities, segment_frames, memory_gb, timeout_s, segment_timeout_s
         See :class:`EvaluationSpec`.
+    fanout : bool, optional
+        The fan-out flag (``--no-fanout`` gives False), over ``CODECNB_FANOUT``, over
+        ``fanout_default`` (a campaign: more than one worker, or a scheduler).
     **cache_flags
         ``cache_dir``, ``cache_max_bytes``, ``cache_ttl_s``, ``cache_strict``,
         ``s3_endpoint_url``.
@@ -259,4 +278,17 @@ def build_spec(*, source: str | None = None, suite: Suite | None = None,
         segment_timeout_s=config.resolve("segment_timeout_s", segment_timeout_s),
         allow_imports=tuple(allow_imports), cache=build_cache_spec(**cache_flags),
         sandbox=tuple(sorted((name, config.resolve(name)) for name in SANDBOX_SETTINGS
-                             if name in config.SETTINGS)))
+                             if name in config.SETTINGS)),
+        fanout=resolve_fanout(fanout, fanout_default))
+
+
+def resolve_fanout(flag: bool | None, default: bool) -> bool:
+    """The fan-out setting: ``flag`` if given, else ``CODECNB_FANOUT``, else ``default``.
+
+    Raises
+    ------
+    ConfigError
+        When ``CODECNB_FANOUT`` is not a boolean.
+    """
+    value = config.resolve("fanout", flag)
+    return bool(default if value is None else value)

@@ -49,7 +49,8 @@ def spec_for(spec_json: str = "", **by_hand) -> "EvaluationSpec":
                       qualities=tuple(qualities) if qualities else None, **by_hand)
 
 
-def evaluate_candidate(program: str, spec: "EvaluationSpec"):
+def evaluate_candidate(program: str, spec: "EvaluationSpec", scheduler: str = "",
+                       slot: str = ""):
     """Apply ``spec`` in this process (cache settings, evaluator version), then evaluate
     ``program`` in the sandbox over the spec's training clips, smoke stage first (never the
     held-out ones); returns (result, opened source, the source's identity SHA-256), the
@@ -60,18 +61,30 @@ def evaluate_candidate(program: str, spec: "EvaluationSpec"):
     passed gives its clip's :class:`~codecnb.evaluation.EvaluationResult` (so its logged
     metrics, result.json and outcome are those of a one-clip evaluation, as before;
     ``timings["smoke"]``, seconds, is added and counted in ``timings["total"]``); a
-    candidate that fails the smoke stage gives the SuiteResult of ``stage == "smoke"``."""
+    candidate that fails the smoke stage gives the SuiteResult of ``stage == "smoke"``.
+
+    With ``spec.fanout`` and a ``scheduler`` address (tcp://host:port), the full stage runs
+    as (clip, segment, quality) tasks on that cluster's workers, after the smoke stage here;
+    ``slot`` names the events through which this iteration's own task gives its worker slot
+    up meanwhile (:mod:`codecnb.campaign.slot`; empty: it holds none). The result's
+    ``fanout`` attribute then says which worker ran each task (also for a one-clip spec)."""
     from codecnb.evaluation.suite import evaluate_spec
     from codecnb.sources import open_source
     from codecnb.sources.identity import source_sha256
     spec.apply()   # before anything is fetched
     clip = spec.clip
     src = open_source(clip.uri, start=clip.start, frames=clip.frames, resize=clip.resize)
-    result = evaluate_spec(program, spec)
+    kw = {}
+    if spec.fanout and scheduler:
+        from codecnb.campaign.slot import client_for, released
+        client = client_for(scheduler)
+        kw = {"client": client, "released": lambda: released(client, slot)}
+    result = evaluate_spec(program, spec, **kw)
     if len(spec.suite.clips) == 1 and result.clips:   # past the smoke stage: the clip's own
         one, smoke_s = result.clips[0].result, result.timings.get("smoke", 0.0)
         one.timings = {**one.timings, "smoke": smoke_s,
                        "total": one.timings.get("total", 0.0) + smoke_s}
+        one.fanout = result.fanout   # not a field of EvaluationResult: log_fanout logs it
         result = one
     return result, src, source_sha256(src)
 
@@ -170,17 +183,21 @@ class Task:
     tracking_uri: str
     work_dir: str
 
-    def parameters(self) -> dict:
-        """The papermill parameters of ``notebooks/iteration.ipynb``."""
+    def parameters(self, scheduler: str = "", slot: str = "") -> dict:
+        """The papermill parameters of ``notebooks/iteration.ipynb`` (``scheduler`` and
+        ``slot``: for a fanned-out iteration, see :func:`evaluate_candidate`)."""
         return {"run_id": self.run_id, "program": self.program, "spec_json": self.spec_json,
-                "tracking_uri": self.tracking_uri, "output_dir": self.work_dir}
+                "tracking_uri": self.tracking_uri, "output_dir": self.work_dir,
+                "scheduler": scheduler, "slot": slot}
 
 
 def run_task(task: Task) -> Outcome:
     """Execute the iteration notebook for one candidate on this worker (a Dask task).
 
     Never raises for a failing candidate or notebook: the outcome says what happened. The
-    iteration's folder is removed once its files are logged.
+    iteration's folder is removed once its files are logged. When the spec fans out, the
+    notebook gets this worker's scheduler address and runs in the worker's iteration thread
+    while this task gives its slot up for the fan-out (:func:`codecnb.campaign.slot.hold`).
     """
     import shutil
     from codecnb.notebook import NotebookFailed, execute
@@ -196,8 +213,17 @@ def run_task(task: Task) -> Outcome:
         if task.run_id:
             log_worker(task.tracking_uri, task.run_id, worker)
         spec = EvaluationSpec.from_json(task.spec_json)
-        execute("iteration", executed, task.parameters(), cwd=work,
-                timeout_s=spec.timeout_s + 600, warm=True)
+        scheduler = _scheduler_address() if spec.fanout else ""
+
+        def notebook(params: dict) -> None:
+            execute("iteration", executed, params, cwd=work,
+                    timeout_s=spec.timeout_s + 600, warm=True)
+        if scheduler:
+            from codecnb.campaign import slot
+            name = slot.new_name(task.run_id)
+            slot.hold(name, lambda: notebook(task.parameters(scheduler, name)))
+        else:
+            notebook(task.parameters())
     except NotebookFailed as exc:
         error = Outcome.error(f"the iteration {exc}")
     except CodecnbError as exc:
@@ -215,6 +241,35 @@ def run_task(task: Task) -> Outcome:
     outcome.wall_s = time.perf_counter() - t0
     outcome.worker = worker
     return outcome
+
+
+def _scheduler_address() -> str:
+    """The scheduler of the Dask worker running this, or "" outside a worker."""
+    try:
+        from distributed import get_worker
+        return get_worker().scheduler.address
+    except (ImportError, ValueError):
+        return ""
+
+
+#: Tag of a fanned-out candidate's run: worker address=tasks it ran, comma separated.
+FANOUT_WORKERS = "codecnb.fanout_workers"
+
+
+def log_fanout(tracking_uri: str | None, run_id: str, result) -> None:
+    """Say on the candidate's run how its full stage was fanned out: the metric
+    ``fanout_tasks``, the tag :data:`FANOUT_WORKERS` and ``fanout.json`` (per task: clip,
+    segment, quality, the worker that ran it, its seconds). Nothing for an unsplit one."""
+    fan = getattr(result, "fanout", None) or {}
+    if not run_id or not fan:
+        return
+    from codecnb.tracking.runs import log_batch, log_text, metric
+    from codecnb.tracking.store import client
+    c = client(tracking_uri)
+    workers = ",".join(f"{w}={n}" for w, n in sorted(fan["workers"].items()))
+    log_batch(c, run_id, [metric("fanout_tasks", len(fan["tasks"]))],
+              tags={FANOUT_WORKERS: workers})
+    log_text(c, run_id, jsonio.dumps(fan, indent=1), "fanout.json")
 
 
 def worker_name() -> str:

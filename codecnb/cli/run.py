@@ -24,7 +24,7 @@ from codecnb.cli.propose import add_generator_args, generator_settings, make_fro
 from codecnb.cli.source_args import add_cache_args, cache_flags, parse_resize
 from codecnb.cli.status import print_leaderboard
 from codecnb.errors import ConfigError
-from codecnb.spec import RUN_FRAMES, EvaluationSpec, build_spec
+from codecnb.spec import RUN_FRAMES, EvaluationSpec, build_spec, resolve_fanout
 
 #: Candidates of a new campaign unless --iterations says otherwise.
 RUN_ITERATIONS = 6
@@ -66,6 +66,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                         "cores if fewer]")
     p.add_argument("--scheduler", help="an existing Dask scheduler, tcp://host:8786 "
                                        "[default: a local cluster]")
+    p.add_argument("--no-fanout", dest="fanout", action="store_const", const=False,
+                   help="evaluate each candidate whole on one worker, instead of spreading "
+                        "its full stage over the workers as (clip x segment x quality) "
+                        f"tasks [env {config.SETTINGS['fanout'].env}=0; default: fan-out "
+                        f"{config.SETTINGS['fanout'].shown}]")
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))
     p.add_argument("--experiment", help=config.cli_help("experiment"))
     p.add_argument("--resume", action="store_true",
@@ -84,7 +89,8 @@ _SPEC_FLAGS = {"source": "--source", "start": "--start", "frames": "--frames",
                "memory_gb": "--memory-gb"}
 
 
-def _spec_from_args(args) -> EvaluationSpec:
+def _spec_from_args(args, fanout_default: bool) -> EvaluationSpec:
+    fan = dict(fanout=args.fanout, fanout_default=fanout_default)
     if getattr(args, "suite", None):
         from codecnb.suites import load_suite
         clash = next((f for f in ("source", "start", "frames", "resize")
@@ -94,11 +100,12 @@ def _spec_from_args(args) -> EvaluationSpec:
                               f"clip its own window)")
         return build_spec(suite=load_suite(args.suite), qualities=args.qualities,
                           segment_frames=args.segment_frames, memory_gb=args.memory_gb,
-                          timeout_s=args.timeout, **cache_flags(args))
+                          timeout_s=args.timeout, **fan, **cache_flags(args))
     resize = parse_resize(args.resize, args.source or "") if args.resize else None
     return build_spec(source=args.source, start=args.start, frames=args.frames, resize=resize,
                       qualities=args.qualities, segment_frames=args.segment_frames,
-                      memory_gb=args.memory_gb, timeout_s=args.timeout, **cache_flags(args))
+                      memory_gb=args.memory_gb, timeout_s=args.timeout, **fan,
+                      **cache_flags(args))
 
 
 def _check_against(stored: EvaluationSpec, args) -> EvaluationSpec:
@@ -173,14 +180,17 @@ def run(args: argparse.Namespace) -> int:
     if args.campaign and not args.resume:
         raise ConfigError("--campaign is for --resume (status and leaderboard take it too)")
     workers = args.workers or min(2, os.cpu_count() or 1)
+    fanout_default = workers > 1 or bool(args.scheduler)
     if args.resume:
         parent, spec, gen_settings = _resume_target(args)
         spec = _check_against(spec, args)
+        # how candidates are spread over workers is this run's choice, not the campaign's
+        spec = spec.with_changes(fanout=resolve_fanout(args.fanout, fanout_default))
         gen_settings = generator_settings(args, stored=gen_settings)
         iterations = args.iterations or int(parent.data.params.get("iterations",
                                                                    RUN_ITERATIONS))
     else:
-        parent, spec = None, _spec_from_args(args)
+        parent, spec = None, _spec_from_args(args, fanout_default)
         gen_settings = generator_settings(args)
         iterations = args.iterations or RUN_ITERATIONS
     _validate(spec)

@@ -11,13 +11,14 @@ only by :func:`evaluate_heldout` (``codecnb verify``), so generators never see t
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, ContextManager, Sequence
 
 import numpy as np
 
@@ -164,6 +165,10 @@ class SuiteResult:
     timings : dict of str to float
         Seconds: ``smoke``, ``full``, ``total`` (wall clock), ``candidate`` (inside
         encode/decode, summed over tasks).
+    fanout : dict
+        When the full stage was fanned out: ``tasks`` (per task: clip, segment, start,
+        quality, frames, status, the ``worker`` address that ran it, ``seconds`` and
+        ``candidate_s``) and ``workers`` (address -> tasks run); empty otherwise.
     """
 
     suite: Suite
@@ -188,6 +193,7 @@ class SuiteResult:
     limits: dict = field(default_factory=dict)
     #: Size of the program's UTF-8 text, bytes.
     program_bytes: int = 0
+    fanout: dict = field(default_factory=dict)
     #: The first training clip's first frame, original and decoded per quality (uint8 RGB,
     #: (1, H, W, 3)), when it was evaluated in this process; not serialised.
     frames: dict = field(default_factory=dict, repr=False, compare=False)
@@ -238,7 +244,7 @@ class SuiteResult:
                 "isolation": self.isolation, "evaluator_version": self.evaluator_version,
                 "program_sha256": self.program_sha256, "timings": self.timings,
                 "sandbox": self.sandbox, "limits": self.limits,
-                "program_bytes": self.program_bytes,
+                "program_bytes": self.program_bytes, "fanout": self.fanout,
                 "baselines": {k: v.to_dict(per_frame=False) for k, v in self.baselines.items()},
                 # with "points" and "baselines" (pooled), readable as an EvaluationResult
                 "source": self.source}
@@ -260,6 +266,7 @@ class SuiteResult:
                    evaluator_version=d.get("evaluator_version", EVALUATOR_VERSION),
                    timings=d.get("timings", {}), sandbox=d.get("sandbox", {}),
                    limits=d.get("limits", {}), program_bytes=d.get("program_bytes", 0),
+                   fanout=d.get("fanout", {}),
                    baselines={k: RDCurve.from_dict(v)
                               for k, v in d.get("baselines", {}).items()})
 
@@ -299,7 +306,9 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
                    baseline_cache=True, roles: Sequence[str] = ("train",),
                    smoke: bool = True, smoke_timeout_s: float = SMOKE_TIMEOUT_S,
                    client=None, progress: Callable[[int], None] | None = None,
-                   isolation=None, vmaf: bool = False) -> SuiteResult:
+                   isolation=None, vmaf: bool = False,
+                   prepare: Callable[[], None] | None = None,
+                   released: Callable[[], ContextManager] | None = None) -> SuiteResult:
     """Evaluate a candidate program over a suite of clips, in the sandbox.
 
     Parameters
@@ -322,12 +331,20 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
         Fan the evaluation out over this Dask cluster's workers, one task per (clip,
         segment, quality) (:func:`codecnb.evaluation.fanout.evaluate_clips`). The caller must
         not hold a worker thread while waiting (call from outside the workers, or
-        ``distributed.secede()`` first), or the tasks may wait for it forever.
+        ``distributed.secede()`` first, e.g. in ``released``), or the tasks may wait for it
+        forever. The smoke stage still runs here, in this process.
     progress : callable, optional
         Called with a number of frames done, per (segment, quality) or per task.
     vmaf : bool
         Also measure VMAF per point (slow). Fanned out, each segment's VMAF starts afresh
         (its motion feature is 0 on a segment's first frame).
+    prepare : callable, optional
+        With ``client``: called in the worker before each task (e.g.
+        ``EvaluationSpec.apply``); must be picklable.
+    released : callable, optional
+        With ``client``: returns a context manager entered around the fanned-out full
+        stage only (after the smoke stage), e.g. one that gives up the caller's own Dask
+        worker slot while the tasks run (:func:`codecnb.campaign.slot.released`).
 
     Returns
     -------
@@ -341,12 +358,14 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
              for c in (suite.train if role == "train" else suite.heldout)]
     timings: dict[str, float] = {"smoke": 0.0, "full": 0.0, "candidate": 0.0}
     smoke_info = None
+    fanout: dict = {}
 
     def done(status, failure, stage, results: list[ClipResult], ref: EvaluationResult | None
              ) -> SuiteResult:
         timings["total"] = time.perf_counter() - t0
         res = _summarise(suite, text, qualities, status, failure, stage, results,
                          smoke_info, ref.isolation if ref else [], timings)
+        res.fanout = fanout
         if ref is not None:   # the sandbox as the evaluations ran it
             res.sandbox = dict(getattr(ref, "sandbox", {}) or {})
             res.limits = dict(getattr(ref, "limits", {}) or {})
@@ -371,7 +390,11 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
                   isolation=isolation, vmaf=vmaf)
     if client is not None:
         from codecnb.evaluation.fanout import evaluate_clips
-        pairs = evaluate_clips(client, text, clips, progress=progress, **common)
+        keep = 1 if clips and not clips[0].heldout else 0   # for a look at the first clip
+        with released() if released is not None else contextlib.nullcontext():
+            fanned = evaluate_clips(client, text, clips, progress=progress, prepare=prepare,
+                                    keep_frames=keep, **common)
+        pairs, fanout = fanned.pairs, fanned.to_dict()
     else:
         pairs = []
         for i, clip in enumerate(clips):
@@ -442,7 +465,10 @@ def evaluate_heldout(program: str | Path, suite: Suite, **kw) -> SuiteResult:
 def evaluate_spec(program: str | Path, spec, **kw) -> SuiteResult:
     """:func:`evaluate_suite` with everything taken from an
     :class:`~codecnb.spec.EvaluationSpec` (suite, qualities, segment size, limits, import
-    policy, baselines); ``kw`` adds ``roles``, ``smoke``, ``client``, ``progress``..."""
+    policy, baselines); ``kw`` adds ``roles``, ``smoke``, ``client``, ``progress``...
+    With a ``client``, every fanned-out task applies the spec in its worker first."""
+    if kw.get("client") is not None:
+        kw.setdefault("prepare", spec.apply)
     return evaluate_suite(program, spec.suite, qualities=spec.qualities,
                           segment_frames=spec.segment_frames, limits=spec.limits(),
                           policy=spec.policy(), baselines=spec.baselines, **kw)

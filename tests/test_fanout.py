@@ -1,0 +1,170 @@
+"""Fan-out in campaigns: ``codecnb run`` with 2 workers spreads each candidate's full stage
+over both (the per-task worker recorded and logged), the merged result equals the unsplit
+evaluation, a crash on the second clip fails the candidate as the unsplit evaluation
+would; and the fan-out setting (flag > CODECNB_FANOUT > default)."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from programs import GOOD
+
+from codecnb.suites import Clip, Suite
+
+#: GOOD with coarser steps: its PSNR range overlaps JPEG's on real clips (BD-rates defined).
+COARSE = GOOD.replace("(100 - quality) // 8", "(110 - quality) // 2")
+#: COARSE, except that its encoder dies (SystemExit: kind crash) on the second clip (40
+#: rows) at the higher quality, in every segment: the first failure of the unsplit
+#: evaluation is segment 0's encode at quality 80.
+CRASH_ON_CLIP_2 = COARSE.replace(
+    "def encode(frames, quality):\n",
+    "def encode(frames, quality):\n"
+    "    if frames.shape[1] == 40 and quality > 50:\n"
+    "        raise SystemExit(3)\n")
+QUALITIES = (30, 80)
+SEGMENT = 2
+
+
+def two_clips(testdata: Path) -> Suite:
+    """Two training clips of 4 frames (2 segments each) and a held-out one."""
+    return Suite("two", (
+        Clip(str(testdata / "park_joy_480x270.y4m"), 0, 4, (96, 54), "train", "park"),
+        Clip(str(testdata / "bikes.mp4"), 0, 4, (96, 40), "train", "bikes"),
+        Clip(str(testdata / "bikes.mp4"), 26, 2, (96, 40), "heldout", "cut")))
+
+
+def suite_toml(suite: Suite) -> str:
+    out = []
+    for c in suite.clips:
+        out.append(f'[[clip]]\nname = "{c.name}"\nuri = "{c.uri}"\nstart = {c.start}\n'
+                   f'frames = {c.frames}\nresize = "{c.resize[0]}x{c.resize[1]}"\n'
+                   f'role = "{c.role}"\n')
+    return "\n".join(out)
+
+
+def codecnb(*args, cwd: Path, env: dict | None = None, timeout: float = 900):
+    return subprocess.run([sys.executable, "-m", "codecnb", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout,
+                          env={**os.environ, **(env or {})})
+
+
+# -- the setting -------------------------------------------------------------------------
+def test_fanout_setting_flag_over_environment_over_default(monkeypatch):
+    from codecnb.errors import ConfigError
+    from codecnb.spec import EvaluationSpec, build_spec
+    src = "synthetic:pan?size=64x48&frames=4"
+    assert build_spec(source=src).fanout is False                       # one worker
+    on = build_spec(source=src, fanout_default=True)                    # more than one
+    assert on.fanout is True
+    assert build_spec(source=src, fanout=False, fanout_default=True).fanout is False
+    assert EvaluationSpec.from_json(on.to_json()) == on
+    assert on.group() == on.with_changes(fanout=False).group()          # numbers unchanged
+    old = json.loads(on.to_json())
+    del old["fanout"]                                                   # an older campaign's
+    assert EvaluationSpec.from_dict(old).fanout is False
+    monkeypatch.setenv("CODECNB_FANOUT", "0")
+    assert build_spec(source=src, fanout_default=True).fanout is False
+    monkeypatch.setenv("CODECNB_FANOUT", "1")
+    assert build_spec(source=src).fanout is True
+    assert build_spec(source=src, fanout=False).fanout is False         # the flag wins
+    monkeypatch.setenv("CODECNB_FANOUT", "maybe")
+    with pytest.raises(ConfigError, match="CODECNB_FANOUT"):
+        build_spec(source=src)
+
+
+def test_run_flag_no_fanout_and_workers_decide_the_spec(monkeypatch):
+    from codecnb.cli.main import build_parser
+    from codecnb.cli.run import _spec_from_args
+    parser = build_parser()
+    args = parser.parse_args(["run", "--source", "synthetic:pan?size=64x48&frames=4"])
+    assert args.fanout is None and _spec_from_args(args, fanout_default=True).fanout
+    args = parser.parse_args(["run", "--no-fanout", "--source",
+                              "synthetic:pan?size=64x48&frames=4"])
+    assert _spec_from_args(args, fanout_default=True).fanout is False
+
+
+# -- a campaign --------------------------------------------------------------------------
+@pytest.mark.slow
+@pytest.mark.timeout(1200)
+def test_campaign_fans_out_over_both_workers_and_a_crash_on_clip_2_fails_it(testdata,
+                                                                           tmp_path):
+    from codecnb.evaluation.suite import SuiteResult, evaluate_suite
+    from codecnb.tracking import client
+    from codecnb.tracking import runs as R
+    suite = two_clips(testdata)
+    (tmp_path / "two.toml").write_text(suite_toml(suite))
+    programs = tmp_path / "programs"
+    programs.mkdir()
+    (programs / "1_coarse.py").write_text(COARSE)
+    (programs / "2_crash.py").write_text(CRASH_ON_CLIP_2)
+    (programs / "3_good.py").write_text(GOOD)
+    proc = codecnb("run", "--suite", str(tmp_path / "two.toml"), "--workers", "2",
+                   "--generator", f"replay:{programs}", "--iterations", "3",
+                   "--qualities", ",".join(map(str, QUALITIES)),
+                   "--segment-frames", str(SEGMENT), cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
+    exp = c.get_experiment_by_name("codecnb").experiment_id
+    parent = R.latest_campaign(c, exp)
+    assert parent.info.status == "FINISHED"
+    assert R.spec_of(c, parent).fanout is True
+    kids = {k.data.tags[R.ITERATION]: k for k in R.children(c, exp, parent.info.run_id)}
+    ok, crash = kids["1"], kids["2"]
+
+    def artifact(run, name: str) -> str:
+        path = Path(run.info.artifact_uri.replace("file://", "")) / name
+        return path.read_text()
+
+    # the passing candidate: its 8 segment tasks (2 clips x 2 segments x 2 qualities) ran
+    # on both workers, and it says so
+    assert ok.info.status == "FINISHED", ok.data.tags.get(R.FAILURE_MESSAGE)
+    fan = json.loads(artifact(ok, "fanout.json"))
+    assert len(fan["tasks"]) == 8 and ok.data.metrics["fanout_tasks"] == 8
+    assert len(fan["workers"]) == 2 and sum(fan["workers"].values()) == 8
+    assert {t["worker"] for t in fan["tasks"]} == set(fan["workers"])
+    tag = dict(w.rsplit("=", 1) for w in ok.data.tags["codecnb.fanout_workers"].split(","))
+    assert {k: int(v) for k, v in tag.items()} == fan["workers"]
+    result = SuiteResult.from_dict(json.loads(artifact(ok, "result.json")))
+    assert result.fanout == fan
+    # the candidate's seconds are its tasks' summed (and the smoke stage's)
+    tasks_s = sum(t["candidate_s"] for t in fan["tasks"])
+    assert tasks_s > 0 and sum(x.result.timings["candidate"] for x in result.clips) == \
+        pytest.approx(tasks_s, rel=1e-9)
+    assert result.timings["candidate"] > tasks_s
+    assert "frames.png" in {a.path for a in c.list_artifacts(ok.info.run_id)}
+
+    # ... and its numbers are the unsplit evaluation's (held-out clip left out, as unsplit)
+    kw = dict(qualities=QUALITIES, segment_frames=SEGMENT)
+    here = evaluate_suite(COARSE, suite, **kw)
+    assert here.ok and [x.name for x in result.clips] == ["park", "bikes"]
+    for a, b in zip(here.clips, result.clips):
+        for pa, pb in zip(a.result.points, b.result.points):
+            assert (pa.bytes, pa.frames) == (pb.bytes, pb.frames)
+            assert pb.psnr_y == pytest.approx(pa.psnr_y, rel=1e-9)
+            assert pb.ssim_y == pytest.approx(pa.ssim_y, rel=1e-9)
+        assert b.result.bd_rate == pytest.approx(a.result.bd_rate, rel=1e-9)
+    assert result.bd_rate == pytest.approx(here.bd_rate, rel=1e-9)
+    assert ok.data.metrics["bd_rate_jpeg"] == pytest.approx(here.bd_rate["jpeg"], rel=1e-9)
+
+    # the candidate crashing on clip 2 fails as the unsplit evaluation fails it
+    alone = evaluate_suite(CRASH_ON_CLIP_2, suite, **kw)
+    assert alone.failure.kind == "crash"
+    assert crash.info.status == "FAILED"
+    assert crash.data.tags[R.FAILURE_KIND] == "crash"
+    assert crash.data.tags[R.FAILURE_MESSAGE].startswith("clip bikes:")
+    failed = SuiteResult.from_dict(json.loads(artifact(crash, "result.json")))
+    f, g = failed.failure, alone.failure
+    assert (f.kind, f.stage, f.detail["stage_of_suite"], f.detail["clip"]) == \
+        (g.kind, g.stage, "full", "bikes"), (f, g)
+    assert f.detail.get("quality") == g.detail.get("quality") == 80 or f.message == g.message
+    assert [x.name for x in failed.clips] == ["park", "bikes"] and failed.clips[0].result.ok
+
+    # at most 2 iterations were ever in flight (no point in time inside three runs' lives)
+    assert kids["3"].info.status == "FINISHED"
+    spans = [(k.info.start_time, k.info.end_time) for k in kids.values()]
+    assert all(sum(s <= t < e for s, e in spans) <= 2 for t, _ in spans)
