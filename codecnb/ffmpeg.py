@@ -48,19 +48,58 @@ def run_ffmpeg(args: Sequence[str], *, input: bytes | None = None,
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """What ffmpeg says about the first video stream of a file."""
+    """What ffmpeg says about the first video stream of a file.
+
+    Attributes
+    ----------
+    codec, pix_fmt : str
+        The stream's codec and stored pixel format (``"unknown"`` when ffmpeg names none).
+    width, height : int
+        Frame size in pixels as ffmpeg delivers decoded frames: the stored size, with width
+        and height swapped when the stream's display matrix rotates it by 90 or 270 degrees
+        (ffmpeg applies the rotation when it decodes).
+    fps : float
+        Frames per second: the stream's average rate (``avg_frame_rate``; for a variable
+        frame rate its mean), else its guessed rate (``tbr``), else 25.
+    rotation : float
+        Display-matrix rotation in degrees, counter-clockwise (0 when there is none).
+    """
 
     codec: str
     pix_fmt: str
     width: int
     height: int
     fps: float
+    rotation: float = 0.0
 
 
 _VIDEO = re.compile(r"Stream #\S+.*?: Video: (?P<codec>[\w-]+)(?P<rest>.*)")
-_SIZE = re.compile(r"\b(\d{2,5})x(\d{2,5})\b")
+#: The frame size follows a comma ("yuv420p(progressive), 320x180 [SAR ...]"); a codec tag
+#: such as "(avc1 / 0x31637661)" is never taken for it.
+_SIZE = re.compile(r",\s*(\d{1,5})x(\d{1,5})(?=[\s,\[]|$)")
 _FPS = re.compile(r"([\d.]+)(k?) (fps|tbr)\b")
 _PIXFMT = re.compile(r",\s*([a-z0-9_]+)(?:\([^)]*\))?\s*,")
+_ROTATION = re.compile(r"Display Matrix: rotation of (-?[\d.]+) degrees")
+_PREFIX = re.compile(r"^(\[[^\]]*\]\s*)+")
+
+
+def error_reason(text: str, path: Path | str | None = None) -> str:
+    """The most telling line of ffmpeg's error output: the first one, without its
+    ``[component @ 0x...]`` prefixes and without the file's name.
+
+    Lines that only repeat the failure ("Error opening input file X.") are skipped when a
+    better one is there.
+    """
+    lines = []
+    for raw in text.splitlines():
+        line = _PREFIX.sub("", raw.strip()).strip()
+        if path is not None:
+            line = line.replace(f"{path}: ", "").replace(str(path), "the file")
+        if line:
+            lines.append(line)
+    useful = [ln for ln in lines if not ln.startswith(("Error opening input file",
+                                                          "Error opening input files"))]
+    return (useful or lines or ["unreadable"])[0].rstrip(".")
 
 
 def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
@@ -69,7 +108,7 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
     Raises
     ------
     ToolError
-        With ffmpeg's own last line when the file cannot be opened as media, or when it has
+        With ffmpeg's own reason when the file cannot be opened as media, or when it has
         no video stream.
     """
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", str(path)]
@@ -77,10 +116,9 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
     text = proc.stderr.decode(errors="replace")
     m = _VIDEO.search(text)
     if m is None:
-        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-        reason = "no video stream" if "Stream #" in text else (lines[-1] if lines else "unreadable")
-        reason = reason.replace(str(path) + ": ", "")
-        raise ToolError(reason)
+        if "Stream #" in text:
+            raise ToolError("no video stream")
+        raise ToolError(error_reason(text, path))
     rest = m.group("rest")
     size = _SIZE.search(rest)
     if size is None:
@@ -90,5 +128,13 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
     for value, kilo, _unit in _FPS.findall(rest):
         fps = float(value) * (1000 if kilo else 1)
         break
+    # Side data of this stream: the lines after its own, up to the next stream.
+    after = text[m.end():]
+    nxt = after.find("Stream #")
+    rot = _ROTATION.search(after if nxt < 0 else after[:nxt])
+    rotation = float(rot.group(1)) if rot else 0.0
+    width, height = int(size.group(1)), int(size.group(2))
+    if round(abs(rotation)) % 180 == 90:
+        width, height = height, width
     return StreamInfo(codec=m.group("codec"), pix_fmt=pix.group(1) if pix else "unknown",
-                      width=int(size.group(1)), height=int(size.group(2)), fps=fps)
+                      width=width, height=height, fps=fps, rotation=rotation)

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from codecnb import config
 from codecnb.progress import progress_bar
-from codecnb.cli.source_args import add_source_args, open_from_args
+from codecnb.cli.source_args import add_source_args, check_suite, open_from_args
 from codecnb.analysis.tables import fmt, pct, rd_table, source_line
 from codecnb.errors import CodecnbError
 from codecnb.evaluation import evaluate
@@ -97,6 +97,7 @@ def _run_suite(args: argparse.Namespace, text: str, qualities: list[int],
                            f"clip its own window)")
     args.apply_cache_args(args)
     suite = load_suite(args.suite)
+    check_suite(suite)
     result = evaluate_suite(text, suite, qualities=qualities, limits=limits,
                             policy=ImportPolicy().widened(*args.allow_import),
                             segment_frames=config.resolve("segment_frames", args.segment_frames),

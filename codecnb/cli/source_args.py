@@ -4,9 +4,10 @@ from __future__ import annotations
 import argparse
 
 from codecnb import config
-from codecnb.errors import ConfigError
+from codecnb.errors import ConfigError, SourceError
 from codecnb.sources import Source, open_source
 from codecnb.sources.uri import parse_size
+from codecnb.suites import Suite
 
 
 def add_source_args(p: argparse.ArgumentParser) -> None:
@@ -61,3 +62,15 @@ def open_from_args(args: argparse.Namespace) -> Source:
     frames = config.resolve("frames", args.frames)
     check_window(uri, start, frames, resize)
     return open_source(uri, start=start, frames=frames, resize=resize)
+
+
+def check_suite(suite: Suite) -> None:
+    """Every clip of ``suite`` opens, decodes and holds its window, before any work: a bad
+    clip is one line naming the suite, the clip and the problem (exit 2)."""
+    from codecnb.sources.validate import check_window
+    for clip in suite.clips:
+        try:
+            check_window(clip.uri, clip.start, clip.frames, clip.resize)
+        except SourceError as exc:
+            raise SourceError(f"suite {suite.name!r}, clip {clip.name!r} ({clip.role}): "
+                              f"{exc}") from None

@@ -11,6 +11,9 @@ from codecnb.errors import SourceError
 
 #: Frames per segment when the caller does not say: 16 frames of 1080p RGB are 100 MB.
 DEFAULT_SEGMENT_FRAMES = 16
+#: Smallest width and height delivered, in pixels: Wang SSIM's 11x11 window must fit the
+#: luma plane, and sizes are even.
+MIN_SIDE = 12
 
 
 @dataclass(frozen=True)
@@ -115,9 +118,14 @@ class Source(ABC):
         return np.concatenate(list(self.segments()), axis=0)
 
 
-def check_even(uri: str, width: int, height: int) -> None:
-    """Refuse odd frame sizes: 4:2:0 chroma planes need even width and height."""
+def check_frame_size(uri: str, width: int, height: int) -> None:
+    """Refuse frame sizes the metrics cannot measure: odd ones (4:2:0 chroma planes need
+    even width and height) and ones below :data:`MIN_SIDE` (SSIM's 11x11 window)."""
+    hint = ("resize it to an even size of at least {0}x{0}: --resize WxH, or resize=WxH in "
+            "the URI or the suite's clip").format(MIN_SIDE)
     if width % 2 or height % 2:
-        raise SourceError(
-            f"source {uri!r} has odd dimensions {width}x{height}; 4:2:0 needs even ones "
-            f"(open it with resize=WxH)")
+        raise SourceError(f"source {uri!r} has odd dimensions {width}x{height}; 4:2:0 needs "
+                          f"even ones ({hint})")
+    if min(width, height) < MIN_SIDE:
+        raise SourceError(f"source {uri!r}: frames of {width}x{height} are too small; SSIM's "
+                          f"11x11 window needs at least {MIN_SIDE}x{MIN_SIDE} ({hint})")

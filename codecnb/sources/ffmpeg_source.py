@@ -1,5 +1,16 @@
 """Sources decoded by ffmpeg: containers (mp4, mkv, avi, mov...), raw H.264/H.265
-elementary streams, y4m, and raw ``.yuv`` files, streamed as rgb24 through a pipe."""
+elementary streams, y4m, and raw ``.yuv`` files, streamed as rgb24 through a pipe.
+
+Conventions (docs/architecture.md, "Sources"): every decoded frame is delivered once, in
+decode order (``-fps_mode passthrough``, so a variable frame rate neither duplicates nor
+drops frames); the stream's display matrix is applied (a clip recorded upright on a phone
+is delivered upright, width and height swapped for 90 and 270 degrees); stored pixels are
+delivered as they are (sample aspect ratio ignored, interlaced frames not deinterlaced);
+samples of more than 8 bits are rounded to 8 bits in their own layout first
+(:mod:`codecnb.sources.pixfmt`); then ffmpeg converts to RGB as it does for every 8-bit
+format (4:2:0, 4:2:2, 4:4:4, gray; the stream's matrix and range). A decoding error stops the read (``-xerror``): a damaged
+stream would otherwise be concealed differently from one read to the next.
+"""
 from __future__ import annotations
 
 import logging
@@ -11,9 +22,10 @@ from typing import Iterator
 import numpy as np
 
 from codecnb.errors import SourceError, ToolError
-from codecnb.ffmpeg import ffmpeg_exe, probe
-from codecnb.sources.base import Source, SourceInfo, Window, check_even
-from codecnb.sources.rawyuv import RAW_SUFFIXES, raw_format
+from codecnb.ffmpeg import error_reason, ffmpeg_exe, probe
+from codecnb.sources.base import Source, SourceInfo, Window, check_frame_size
+from codecnb.sources.pixfmt import reduce_filter
+from codecnb.sources.rawyuv import RAW_SUFFIXES, RawFormat, raw_format
 
 log = logging.getLogger(__name__)
 
@@ -40,11 +52,23 @@ class FFmpegSource(Source):
             raise SourceError(f"source {uri!r}: not a file")
         self.path, self.window = path, window
         self._input_args: list[str] = []
+        #: The layout a raw file is read with (part of its identity), None for other files.
+        self.raw_format: RawFormat | None = None
         frames: int | None = None
         if path.suffix.lower() in RAW_SUFFIXES:
-            fmt = raw_format(path, options, uri)
+            fmt = self.raw_format = raw_format(path, options, uri)
             self._input_args = fmt.input_args()
-            total = path.stat().st_size // fmt.frame_bytes
+            size = path.stat().st_size
+            total, extra = divmod(size, fmt.frame_bytes)
+            if total == 0:
+                raise SourceError(
+                    f"source {uri!r}: {size} bytes hold no whole {fmt.width}x{fmt.height} "
+                    f"{fmt.pix_fmt} frame ({fmt.frame_bytes} bytes each; check size= and "
+                    f"pix_fmt=)")
+            if extra:
+                log.warning("source %s: %d bytes after the last whole %dx%d %s frame are "
+                            "ignored (check size= and pix_fmt=)", uri, extra, fmt.width,
+                            fmt.height, fmt.pix_fmt)
             frames = max(0, total - window.start)
             if window.frames is not None:
                 frames = min(frames, window.frames)
@@ -55,9 +79,12 @@ class FFmpegSource(Source):
             except ToolError as exc:
                 raise SourceError(f"source {uri!r}: not a video ({exc})") from None
             codec, pix_fmt, width, height, fps = s.codec, s.pix_fmt, s.width, s.height, s.fps
+            if s.rotation:
+                log.info("source %s: display matrix rotates by %g degrees; frames delivered "
+                         "rotated, %dx%d", uri, s.rotation, width, height)
         if window.resize:
             width, height = window.resize
-        check_even(uri, width, height)
+        check_frame_size(uri, width, height)
         self.info = SourceInfo(uri=uri, width=width, height=height, fps=fps, codec=codec,
                                pix_fmt=pix_fmt, frames=frames)
 
@@ -65,9 +92,10 @@ class FFmpegSource(Source):
         filters = []
         if self.window.start:
             filters.append(f"trim=start_frame={self.window.start},setpts=PTS-STARTPTS")
+        filters += reduce_filter(self.info.pix_fmt)
         if self.window.resize:
             filters.append("scale={}:{}:flags=area".format(*self.window.resize))
-        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error",
+        cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror",
                *self._input_args, "-i", str(self.path), "-an", "-sn", "-map", "0:v:0"]
         if filters:
             cmd += ["-vf", ",".join(filters)]
@@ -79,6 +107,7 @@ class FFmpegSource(Source):
     def _frames(self) -> Iterator[np.ndarray]:
         w, h = self.info.width, self.info.height
         nbytes = w * h * 3
+        delivered = 0
         with tempfile.TemporaryFile() as errf:
             proc = subprocess.Popen(self._command(), stdout=subprocess.PIPE, stderr=errf,
                                     stdin=subprocess.DEVNULL)
@@ -91,6 +120,7 @@ class FFmpegSource(Source):
                         if got:
                             log.warning("source %s: dropped a truncated last frame", self.info.uri)
                         break
+                    delivered += 1
                     yield frame
             finally:
                 if proc.poll() is None:
@@ -99,6 +129,8 @@ class FFmpegSource(Source):
                 code = proc.wait()
             if code not in (0, -9):
                 errf.seek(0)
-                lines = errf.read().decode(errors="replace").strip().splitlines()
-                raise SourceError(f"source {self.info.uri!r}: decoding failed "
-                                  f"({lines[-1] if lines else f'ffmpeg exit {code}'})")
+                text = errf.read().decode(errors="replace").strip()
+                reason = error_reason(text, self.path) if text else f"ffmpeg exit {code}"
+                raise SourceError(f"source {self.info.uri!r}: decoding failed after "
+                                  f"{delivered} frames of the window ({reason}; the file is "
+                                  f"damaged or truncated)")

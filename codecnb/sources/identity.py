@@ -9,11 +9,16 @@ from codecnb.sources.base import Source
 
 def source_identity(source: Source) -> str:
     """Identity of the frames a source delivers: the file (real path, size, modification
-    time) or the generator's URI, plus the window. Equal identities mean equal frames."""
+    time; for a raw file also the layout it is read with: size, pixel format, frame rate)
+    or the generator's canonical parameters, plus the window and the delivered size. Equal
+    identities mean equal frames at equal frame rates."""
     path: Path | None = getattr(source, "path", None)
     if path is not None:
         st = path.stat()
         what = f"file:{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+        raw = getattr(source, "raw_format", None)
+        if raw is not None:
+            what += f"|raw={raw.width}x{raw.height}:{raw.pix_fmt}:{raw.fps!r}"
     else:
         what = f"generated:{_canonical_json(source)}"
     window = getattr(source, "window", None)

@@ -11,17 +11,25 @@ from codecnb.sources.uri import parse_number, parse_size
 
 RAW_SUFFIXES = {".yuv", ".rgb", ".raw", ".gray"}
 
-#: 8-bit pixel formats we read raw, with their bytes per pixel.
-PIXEL_FORMATS: dict[str, float] = {
-    "yuv420p": 1.5, "nv12": 1.5, "nv21": 1.5, "yuv422p": 2.0, "yuv444p": 3.0,
-    "gray": 1.0, "rgb24": 3.0, "bgr24": 3.0,
+#: Pixel formats we read raw: name -> (bytes per sample, chroma subsampling of width and
+#: height as log2, planes). Chroma planes of odd sizes round up, as ffmpeg lays them out.
+#: More than 8 bits (little-endian, in 16-bit words) is converted to 8-bit RGB like any
+#: 10-bit source (docs/architecture.md, "Sources").
+PIXEL_FORMATS: dict[str, tuple[int, int, int, int]] = {
+    "yuv420p": (1, 1, 1, 3), "nv12": (1, 1, 1, 3), "nv21": (1, 1, 1, 3),
+    "yuv422p": (1, 1, 0, 3), "yuv444p": (1, 0, 0, 3), "gray": (1, 0, 0, 1),
+    "rgb24": (1, 0, 0, 3), "bgr24": (1, 0, 0, 3),
+    "yuv420p10le": (2, 1, 1, 3), "yuv422p10le": (2, 1, 0, 3), "yuv444p10le": (2, 0, 0, 3),
+    "gray10le": (2, 0, 0, 1), "p010le": (2, 1, 1, 3),
 }
 DEFAULT_FPS = 25.0
+#: The pixel format a suffix implies when no pix_fmt is given (else yuv420p).
+_DEFAULT_PIX_FMT = {".rgb": "rgb24", ".gray": "gray"}
 
 
 @dataclass(frozen=True)
 class RawFormat:
-    """Layout of a raw video file."""
+    """Layout of a raw video file: frame size in pixels, frames per second, pixel format."""
 
     width: int
     height: int
@@ -30,7 +38,14 @@ class RawFormat:
 
     @property
     def frame_bytes(self) -> int:
-        return int(self.width * self.height * PIXEL_FORMATS[self.pix_fmt])
+        """Bytes of one frame: the luma (or only) plane plus the two chroma planes, each
+        ``ceil(width / 2**sx) x ceil(height / 2**sy)`` samples."""
+        size, sx, sy, planes = PIXEL_FORMATS[self.pix_fmt]
+        luma = self.width * self.height
+        if planes == 1:
+            return size * luma
+        chroma = -(-self.width // (1 << sx)) * -(-self.height // (1 << sy))
+        return size * (luma + 2 * chroma)
 
     def input_args(self) -> list[str]:
         """ffmpeg arguments that describe this layout, to put before ``-i``."""
@@ -44,7 +59,7 @@ def raw_format(path: Path, options: dict[str, str], uri: str) -> RawFormat:
     Raises
     ------
     SourceError
-        When no size is given or found, or the pixel format is not an 8-bit one we read.
+        When no size is given or found, or the pixel format is not one we read.
     """
     if "size" in options:
         width, height = parse_size(options["size"], "size", uri)
@@ -54,7 +69,7 @@ def raw_format(path: Path, options: dict[str, str], uri: str) -> RawFormat:
             raise SourceError(f"source {uri!r}: raw video needs a frame size, "
                               f"e.g. {path.name}?size=1920x1080")
         width, height = int(m.group(1)), int(m.group(2))
-    pix_fmt = options.get("pix_fmt", "rgb24" if path.suffix == ".rgb" else "yuv420p")
+    pix_fmt = options.get("pix_fmt", _DEFAULT_PIX_FMT.get(path.suffix.lower(), "yuv420p"))
     if pix_fmt not in PIXEL_FORMATS:
         raise SourceError(f"source {uri!r}: unsupported pixel format {pix_fmt!r} "
                           f"(supported: {', '.join(sorted(PIXEL_FORMATS))})")

@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from codecnb.errors import SourceError
-from codecnb.sources.base import Source, SourceInfo, Window, check_even
+from codecnb.sources.base import Source, SourceInfo, Window, check_frame_size
 from codecnb.sources.uri import parse_number, parse_size
 
 KINDS = ("pan", "static", "noise")
@@ -66,7 +66,7 @@ class SyntheticSource(Source):
             raise SourceError(f"source {uri!r}: frames must be >= 0 and fps > 0")
         self.window = window
         width, height = window.resize or (self.width, self.height)
-        check_even(uri, width, height)
+        check_frame_size(uri, width, height)
         frames = max(0, self.total - window.start)
         if window.frames is not None:
             frames = min(frames, window.frames)

@@ -42,20 +42,26 @@ def parse_uri(uri: str) -> SourceURI:
     """Split ``uri`` into scheme, target and options.
 
     A string that names an existing local file is always a path, even if it contains ``:``
-    or ``?``.
+    or ``?``; so is the part before a ``?`` that names one (``my clip: 1.yuv?size=64x48``,
+    ``what?.mp4?frames=4``), the rest being its options.
     """
     uri = str(uri)
     if not uri.strip():
         raise SourceError("empty source URI")
     if Path(uri).exists():
         return SourceURI(uri, "file", uri)
-    body, _, query = uri.partition("?")
+    cut = uri.find("?")
+    while cut >= 0 and not Path(uri[:cut]).is_file():
+        cut = uri.find("?", cut + 1)
+    if cut < 0:
+        cut = uri.find("?")
+    body, query = (uri[:cut], uri[cut + 1:]) if cut >= 0 else (uri, "")
     try:
         options = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
     except ValueError:
         raise SourceError(f"source {uri!r}: cannot parse options {query!r} (use key=value&...)")
     m = _SCHEME.match(body)
-    if m is None or len(m.group("scheme")) < 2:  # "C:" style drive letters are paths
+    if m is None or len(m.group("scheme")) < 2 or Path(body).is_file():  # "C:" style drive letters are paths
         return SourceURI(uri, "file", body, options)
     scheme, rest = m.group("scheme").lower(), m.group("rest")
     if scheme == "s3":

@@ -52,5 +52,5 @@ def check_window(uri: str, start: int = 0, frames: int | None = None,
 def _too_few(uri: str, start: int, wanted: int, have: int) -> SourceError:
     if have == 0:
         return SourceError(f"source {uri!r} has no frames from frame {start} (--start)")
-    return SourceError(f"source {uri!r} has only {have} frames from frame {start}, "
-                       f"{wanted} requested (--frames/--start)")
+    return SourceError(f"source {uri!r} has only {have} frame{'s' if have > 1 else ''} from "
+                       f"frame {start}, {wanted} requested (--frames/--start)")

@@ -50,13 +50,18 @@ def bundled_suites() -> dict[str, Path]:
 
 
 def _resolve_uri(uri: str, folder: Path) -> str:
-    """``uri`` with a relative local path made relative to ``folder`` (options kept)."""
-    if _SCHEME.match(uri) and not (folder / uri).is_file():
-        return uri  # sample:, synthetic:, s3://, ...
-    if Path(uri).is_absolute():
+    """``uri`` with a relative local path made relative to ``folder`` (options kept).
+
+    A file beside the suite wins over a scheme (``clip:1.mp4`` is that file), and so does
+    the part before a ``?`` that names one (``my clip?.y4m?frames=4``).
+    """
+    if uri.startswith("~") or Path(uri).is_absolute():
         return uri
-    if (folder / uri).is_file():
-        return str(folder / uri)
+    for cut in [len(uri), *(i for i, ch in enumerate(uri) if ch == "?")]:
+        if (folder / uri[:cut]).is_file():
+            return str(folder / uri[:cut]) + uri[cut:]
+    if _SCHEME.match(uri):
+        return uri  # sample:, synthetic:, s3://, ...
     body, sep, query = uri.partition("?")
     return str(folder / body) + sep + query
 
