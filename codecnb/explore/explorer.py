@@ -5,6 +5,10 @@ decoded frame and the error heat-map side by side (with a zoom), per-frame PSNR 
 with the frame marked, the RD curve against the baselines and the program. "Try it"
 evaluates an edited or pasted program in the sandbox and can log it as a run.
 
+The table ranks the passing runs by BD-rate (for a suite campaign with the held-out
+BD-rate and the gap beside the training score); for the selected run of a suite campaign,
+each clip's BD-rates. Both are read from MLflow (:mod:`codecnb.analysis`), not recomputed.
+
 Every callback is a plain method, so tests drive it headlessly: set a widget's value or
 call ``button.click()`` and read the widgets' values.
 """
@@ -16,6 +20,7 @@ import math
 
 from codecnb import config
 from codecnb.analysis import compare, open_records
+from codecnb.analysis.tables import pct
 from codecnb.codecs import builtin_program
 from codecnb.errors import CodecnbError
 from codecnb.explore.views import View, Window, evaluate_program, log_view, view_of_run
@@ -56,12 +61,17 @@ class Explorer:
         self.view: View | None = None
         self._window = window or Window()
         self._records: dict = {}
+        self._board: list[dict] = []
+        self._baselines: list[str] = ["jpeg"]
+        self._suite = False
         self._mlflow = None
         self._quiet = False  # set while several widgets change at once
         wide = W.Layout(width="48%")
         self.experiment = W.Dropdown(description="experiment", layout=wide)
         self.run = W.Dropdown(description="run", layout=wide)
         self.status = W.HTML()
+        self.table = W.HTML()      # the ranked runs (held-out and gap for a suite)
+        self.clips = W.HTML()      # the selected run's per-clip BD-rates (suite only)
         self.progress = W.IntProgress(description="evaluating", min=0, max=1, value=0,
                                       bar_style="info", layout=W.Layout(display="none"))
         self.quality = W.ToggleButtons(description="quality")
@@ -88,7 +98,8 @@ class Explorer:
                          W.HBox([self.evaluate_button, self.log_button]), self.try_status])
         more = W.Accordion(children=[self.code, try_it], titles=("Program", "Try it"))
         self.widget = W.VBox([
-            W.HBox([self.experiment, self.run]), self.status, self.progress,
+            W.HBox([self.experiment, self.run]), self.table, self.status, self.clips,
+            self.progress,
             W.HBox([self.quality, self.frame]), W.HBox([self.zoom, self.zoom_x, self.zoom_y]),
             self.image, W.HBox([self.per_frame, self.rd]), more])
         self.experiment.observe(lambda _: self._quiet or self._load_runs(), names="value")
@@ -132,7 +143,10 @@ class Explorer:
     def _load_runs(self, open_first: bool = True) -> None:
         _, records = open_records(self.experiment.value, uri=self.uri)
         self._records = {r.run_id: r for r in records}
-        board = {row["run_id"]: row["rank"] for row in compare.leaderboard(records)}
+        self._board = compare.leaderboard(records)
+        self._baselines = compare.baselines_of(records) or ["jpeg"]
+        self._suite = compare.has_suite(records)
+        board = {row["run_id"]: row["rank"] for row in self._board}
         options = [(self._run_label(r, board.get(r.run_id)), r.run_id)
                    for r in sorted(records, key=lambda r: (board.get(r.run_id, math.inf),
                                                            -r.start_ms))]
@@ -144,6 +158,7 @@ class Explorer:
                 self.run.value = current if keep else options[0][1]
         finally:
             self._quiet = False
+        self._draw_tables()
         if not options:
             self._say(f"Experiment {html.escape(self.experiment.value)} has no candidates.")
         elif open_first:
@@ -161,6 +176,7 @@ class Explorer:
         if not self.run.value:
             return
         record = self._records[self.run.value]
+        self._draw_tables()
         self._say(f"Evaluating {html.escape(record.run_id[:8])} again in the sandbox to show "
                   f"its frames..." if record.ok else "Loading...")
         try:
@@ -241,17 +257,47 @@ class Explorer:
         self.per_frame.value = png_bytes(per_frame_figure(
             {f"q={p.quality}": p.per_frame for p in r.points}, current=self.frame.value))
 
+    def _draw_tables(self) -> None:
+        """The ranked runs (the selected one in bold) and the selected run's clips."""
+        selected = self.run.value
+        if not self._board:
+            self.table.value = ""
+        else:
+            self.table.value = _table_html(
+                compare.heldout_table(self._board, self._baselines, heldout=self._suite),
+                bold={i for i, row in enumerate(self._board) if row["run_id"] == selected},
+                caption="Passing runs by BD-rate" + (
+                    " (training score = mean over the training clips; gap = held-out minus "
+                    "training, positive is worse on unseen clips)" if self._suite else ""))
+        record = self._records.get(selected)
+        rows = compare.clip_rows(record, self._baselines) if record else []
+        if not rows:
+            self.clips.value = ""
+            return
+        summary = "; ".join(
+            f"{label} vs {compare.baseline_label(b)} {pct(value)}"
+            for b in self._baselines for label, value in (
+                ("training score", record.bd_rate.get(b)),
+                ("held-out", record.heldout.get(f"bd_rate_{b}")),
+                ("gap", record.heldout.get(f"gap_{b}"))))
+        self.clips.value = _table_html(
+            compare.per_clip_table(rows, self._baselines),
+            caption=f"Per clip, iteration {record.iteration} ({record.run_id[:8]}): {summary}")
+
     def _say(self, text: str, error: bool = False) -> None:
         color = "#D55E00" if error else "inherit"
         self.status.value = f'<span style="color:{color}">{text}</span>'
 
     # -- trying ---------------------------------------------------------------------------
     def try_program(self) -> View | None:
-        """Evaluate the editor's program in the sandbox on the chosen source and frames,
-        and show it."""
-        window = Window(source=self.source.value.strip(), frames=self.frames_n.value,
-                        qualities=self.view.window.qualities if self.view
-                        else self._window.qualities)
+        """Evaluate the editor's program in the sandbox on the chosen source and frames
+        (from the shown window's start and size when the source is the shown one), and
+        show it."""
+        shown = self.view.window if self.view else self._window
+        source = self.source.value.strip()
+        same = source == shown.source     # the shown clip: its start and size too
+        window = Window(source=source, frames=self.frames_n.value, qualities=shown.qualities,
+                        start=shown.start if same else 0, resize=shown.resize if same else None)
         self.evaluate_button.disabled = self.log_button.disabled = True
         self.try_status.value = "evaluating in the sandbox..."
         try:
@@ -286,6 +332,26 @@ class Explorer:
         else:
             self._load_experiments(name)
         return rid
+
+
+def _table_html(frame, bold: set[int] = frozenset(), caption: str = "") -> str:
+    """A ``pandas.DataFrame`` as a small HTML table (index included; rows by position in
+    ``bold`` in bold), in a box that scrolls past about ten rows."""
+    frame = frame.reset_index()
+    cell = "padding:1px 8px;text-align:{};border-bottom:1px solid #ddd"
+    head = "".join(f'<th style="{cell.format("left")}">{html.escape(str(c))}</th>'
+                   for c in frame.columns)
+    body = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        weight = "font-weight:bold;" if i in bold else ""
+        body.append(f'<tr style="{weight}">' + "".join(
+            f'<td style="{cell.format("left" if j < 2 else "right")}">'
+            f'{html.escape(str(v))}</td>' for j, v in enumerate(row)) + "</tr>")
+    cap = (f'<caption style="text-align:left;caption-side:top">{html.escape(caption)}'
+           f'</caption>' if caption else "")
+    return (f'<div style="max-height:260px;overflow:auto"><table style="border-collapse:'
+            f'collapse;font-size:90%">{cap}<thead><tr>{head}</tr></thead><tbody>'
+            f'{"".join(body)}</tbody></table></div>')
 
 
 def _highlight(program: str) -> str:

@@ -28,19 +28,52 @@ DEFAULT_QUALITIES = (25, 50, 75, 90)
 
 @dataclass
 class Window:
-    """Which frames a program is evaluated on."""
+    """Which frames a program is evaluated on.
+
+    Attributes
+    ----------
+    source : str
+        Source URI.
+    frames : int
+        Frames from ``start``.
+    qualities : sequence of int
+    segment_frames : int
+        Frames per ``encode`` call.
+    start : int
+        First frame of the window (0-based).
+    resize : (int, int) or None
+        Width and height (px) frames are scaled to; None for the native size.
+    """
 
     source: str = "sample:bigbuckbunny"
     frames: int = 8
     qualities: Sequence[int] = DEFAULT_QUALITIES
     segment_frames: int = 16
+    start: int = 0
+    resize: tuple[int, int] | None = None
 
     @classmethod
     def of_run(cls, run) -> "Window":
+        """The window a one-clip candidate run was measured on, from its params (a run of
+        the whole clip, ``frames = all``, is looked at on its first ``frames`` frames)."""
         p = run.data.params
-        return cls(source=p.get("source", cls.source), frames=int(p.get("frames", cls.frames)),
+        frames, resize = p.get("frames", ""), p.get("resize", "native")
+        return cls(source=p.get("source", cls.source),
+                   frames=int(frames) if frames.isdigit() else cls.frames,
                    qualities=[int(q) for q in p.get("qualities", "25,50,75,90").split(",")],
-                   segment_frames=int(p.get("segment_frames", cls.segment_frames)))
+                   segment_frames=int(p.get("segment_frames", cls.segment_frames)),
+                   start=int(p.get("start", 0) or 0),
+                   resize=None if resize in ("", "native") else
+                   tuple(int(v) for v in resize.split("x")))
+
+    @classmethod
+    def of_spec(cls, spec) -> "Window":
+        """The first training clip of an :class:`~codecnb.spec.EvaluationSpec` (the clip a
+        suite campaign's candidates show their frames of)."""
+        clip = spec.clip
+        return cls(source=clip.uri, frames=clip.frames or cls.frames,
+                   qualities=list(spec.qualities), segment_frames=spec.segment_frames,
+                   start=clip.start, resize=clip.resize)
 
 
 @dataclass
@@ -89,18 +122,30 @@ def evaluate_program(program: str, window: Window, label: str = "try-it",
         progress(done, max(total, done))
     if progress:
         progress(0, total)
-    result = evaluate(program, window.source, frames=window.frames,
-                      qualities=list(window.qualities), segment_frames=window.segment_frames,
+    result = evaluate(program, window.source, frames=window.frames, start=window.start,
+                      resize=window.resize, qualities=list(window.qualities),
+                      segment_frames=window.segment_frames,
                       progress=step if progress else None, keep_frames=window.frames)
     return View(label, program, window, result, frames=result.frames)
 
 
+def window_of_run(c, record: CandidateRecord, run) -> Window:
+    """The window to look at a candidate run on: its own clip window, or for a suite
+    campaign's candidate the first training clip of the campaign's stored spec."""
+    if record.suite and record.campaign:
+        spec = R.spec_of(c, retry_locked(c.get_run, record.campaign))
+        if spec is not None:
+            return Window.of_spec(spec)
+    return Window.of_run(run)
+
+
 def view_of_run(c, record: CandidateRecord, progress: Progress | None = None) -> View:
-    """A candidate run: its program re-evaluated for its frames when it had passed, else
-    its logged result (failure and all)."""
+    """A candidate run: its program re-evaluated for its frames when it had passed (on its
+    window; a suite campaign's candidate on its first training clip), else its logged
+    result (failure and all)."""
     run = retry_locked(c.get_run, record.run_id)
     program = R.program_of(c, run) or ""
-    window = Window.of_run(run)
+    window = window_of_run(c, record, run)
     label = f"iteration {record.iteration} ({record.run_id[:8]})"
     if record.ok and program:
         view = evaluate_program(program, window, label, progress)
@@ -116,10 +161,11 @@ def log_view(c, experiment_id: str, view: View) -> str:
     from codecnb.plots.candidate import candidate_figures
     cand = Candidate(view.program, "explorer")
     w = view.window
-    src = open_source(w.source, frames=w.frames)
+    src = open_source(w.source, start=w.start, frames=w.frames, resize=w.resize)
     rid = R.create_candidate_run(
         c, experiment_id, None, 0, cand,
-        {"qualities": ",".join(map(str, w.qualities)), "source": w.source, "frames": w.frames,
+        {"qualities": ",".join(map(str, w.qualities)), "source": w.source, "start": w.start,
+         "frames": w.frames, "resize": f"{w.resize[0]}x{w.resize[1]}" if w.resize else "native",
          "segment_frames": w.segment_frames, "evaluator_version": EVALUATOR_VERSION,
          "source_sha256": source_sha256(src)}, [], run_name=f"explorer-{cand.sha256[:8]}")
     status = "FAILED"
