@@ -27,3 +27,15 @@ def make_clip(testdata: Path, out: Path, *args: str, size: str = "64x36", frames
 def x264(*extra: str) -> list[str]:
     """Output options of a small, fast H.264 encode."""
     return ["-c:v", "libx264", "-preset", "ultrafast", *extra]
+
+
+def damaged_copy(good: Path, out: Path, flips: int = 300, seed: int = 1) -> Path:
+    """``good`` with ``flips`` bytes changed past its first and before its last 2,000 bytes
+    (the container still opens; the coded pictures do not decode cleanly)."""
+    import numpy as np
+    data = bytearray(good.read_bytes())
+    rng = np.random.default_rng(seed)
+    for i in rng.integers(2000, len(data) - 2000, flips):
+        data[i] = (data[i] + 1 + rng.integers(255)) % 256
+    out.write_bytes(bytes(data))
+    return out

@@ -138,3 +138,55 @@ def test_resume_refuses_flags_that_conflict_with_the_stored_spec(two_campaigns, 
         assert_user_error(proc, needle)
     kids = R.children(c, exp, bad)
     assert len(kids) == 1 and c.get_run(bad).info.status == "FINISHED"   # nothing touched
+
+
+# -- clips the project had never seen: refused in one line before any work ----------------
+@pytest.fixture(scope="module")
+def unseen(testdata, tmp_path_factory) -> dict[str, str]:
+    """Small real clips of the kinds an outside checker brings (made from the bunny clip)."""
+    from clips import damaged_copy, make_clip, x264
+    from codecnb.ffmpeg import run_ffmpeg
+    d = tmp_path_factory.mktemp("unseen clips")
+    good = make_clip(testdata, d / "good.mp4", *x264("-g", "1"), size="320x180", frames=6)
+    full = make_clip(testdata, d / "full.mp4", *x264(), size="320x180", frames=8)
+    cut = d / "cut: ü.mp4"
+    cut.write_bytes(full.read_bytes()[:full.stat().st_size // 2])
+    audio = d / "tone.m4a"
+    run_ffmpeg(["-f", "lavfi", "-i", "sine=frequency=440:duration=0.2", "-c:a", "aac",
+                str(audio)])
+    return {"damaged": str(damaged_copy(good, d / "damaged.mp4")), "cut": str(cut),
+            "audio": str(audio), "good": str(good),
+            "tiny": str(make_clip(testdata, d / "tiny.y4m", "-pix_fmt", "yuv420p", size="6x4")),
+            "short": str(make_clip(testdata, d / "short.mp4", *x264(), frames=2))}
+
+
+@pytest.mark.parametrize("clip, extra, needles", [
+    ("damaged", ["--frames", "4"], ["damaged.mp4", "decoding failed", "damaged or truncated"]),
+    ("cut", [], ["cut: ü.mp4", "moov atom not found"]),
+    ("audio", [], ["tone.m4a", "no video stream"]),
+    ("tiny", [], ["tiny.y4m", "6x4 are too small", "--resize"]),
+    ("short", ["--frames", "8"], ["short.mp4", "only 2 frames", "8 requested"]),
+    ("good", ["--frames", "4", "--uri-opts", "frames=2"], ["frames=2 in the URI but 4"]),
+])
+def test_unseen_clips_are_refused_before_any_work(tmp_path, unseen, clip, extra, needles):
+    """Before: the damaged clip ran (its frames concealed differently on each read), the
+    truncated one said only "Invalid data found", the 6x4 one "no frame size", and a
+    window in the URI was silently replaced by the flags'."""
+    source = unseen[clip]
+    if "--uri-opts" in extra:
+        i = extra.index("--uri-opts")
+        source, extra = f"{source}?{extra[i + 1]}", extra[:i]
+    refused(tmp_path, "run", "--source", source, "--iterations", "1", *extra,
+            "--tracking-uri", f"sqlite:///{tmp_path}/mlruns/m.db", needles=needles)
+
+
+def test_eval_takes_the_window_of_the_uri_and_refuses_unseen_clips(tmp_path, unseen):
+    (tmp_path / "good.py").write_text(GOOD)
+    proc = run_cli("eval", str(tmp_path / "good.py"), "--source",
+                   f"{unseen['good']}?start=5&frames=1", "--quality", "50", "--json",
+                   cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    source = json.loads(proc.stdout)["source"]
+    assert source["frames"] == 1 and "start=5" in source["identity"]    # was frames 0..7
+    assert_user_error(run_cli("eval", str(tmp_path / "good.py"), "--source", unseen["damaged"],
+                              "--frames", "4", cwd=tmp_path), "decoding failed")

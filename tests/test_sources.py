@@ -142,7 +142,7 @@ def test_generated_source_identity_is_its_canonical_parameters():
 
 
 # -- real clips the project had never seen (made from the bunny clip by ffmpeg) ------------
-from clips import make_clip, x264  # noqa: E402
+from clips import damaged_copy, make_clip, x264  # noqa: E402
 
 
 def test_rotated_mp4_is_delivered_as_displayed(testdata, tmp_path):
@@ -181,12 +181,7 @@ def test_a_damaged_stream_is_refused_not_concealed(testdata, tmp_path):
     from codecnb.sources.validate import check_window
     good = make_clip(testdata, tmp_path / "good.mp4", *x264("-g", "1"), size="320x180",
                      frames=6)
-    data = bytearray(good.read_bytes())
-    rng = np.random.default_rng(1)
-    for i in rng.integers(2000, len(data) - 2000, 300):
-        data[i] = (data[i] + 1 + rng.integers(255)) % 256
-    bad = tmp_path / "bad.mp4"
-    bad.write_bytes(bytes(data))
+    bad = damaged_copy(good, tmp_path / "bad.mp4")
     with pytest.raises(SourceError, match=r"bad\.mp4'.*decoding failed.*damaged"):
         check_window(str(bad), 0, 6)
     assert len(open_source(str(good)).read()) == 6
@@ -259,6 +254,9 @@ def test_source_identity_separates_windows_resizes_and_raw_layouts(testdata, tmp
     mp4 = str(make_clip(testdata, tmp_path / "c.mp4", *x264()))
     assert (source_identity(open_source(mp4, frames=2))
             != source_identity(open_source(mp4, frames=2, resize=(32, 18))))
+    # 10-bit clips were converted directly to RGB before: their cached baselines are stale
+    ten = make_clip(testdata, tmp_path / "ten.y4m", "-pix_fmt", "yuv420p10le", "-strict", "-1")
+    assert "|yuv420p10le->yuv420p|" in source_identity(open_source(str(ten)))
 
 
 def test_paths_with_spaces_colons_question_marks_and_unicode(testdata, tmp_path):

@@ -371,3 +371,85 @@ def test_run_suite_scores_training_clips_and_leaderboard_shows_heldout(testdata,
     metrics = client(uri).get_run(rows[1]["run_id"]).data.metrics
     assert "clip.park.bd_rate_jpeg" in metrics and "clip.park.kbps_q60" in metrics
     assert not any(k.startswith("clip.bikes") for k in metrics)
+
+
+# -- user suites of clips the project had never seen ----------------------------------------
+def _unseen_folder(testdata: Path, folder: Path) -> Path:
+    """Beside a suite file: a rotated mp4 and a 10-bit y4m with ':', '?', spaces, unicode."""
+    from clips import make_clip, x264
+    from codecnb.ffmpeg import run_ffmpeg
+    plain = make_clip(testdata, folder / "plain.mp4", *x264(), frames=3)
+    run_ffmpeg(["-display_rotation", "90", "-i", str(plain), "-c", "copy",
+                str(folder / "rot: ü.mp4")])
+    make_clip(testdata, folder / "held?out 10.y4m", "-pix_fmt", "yuv420p10le", "-strict", "-1",
+              frames=4)
+    make_clip(testdata, folder / "short:2.mp4", *x264(), frames=2)
+    return folder
+
+
+def test_relative_paths_with_colons_and_question_marks_and_uri_windows(testdata, tmp_path):
+    """'short:2.mp4?frames=2' beside the suite was taken for an unknown scheme 'short', and
+    a window in the URI (?start=1) was replaced by the clip's default start 0."""
+    _unseen_folder(testdata, tmp_path)
+    s = load_suite(write(tmp_path, '''[[clip]]
+uri = "short:2.mp4?frames=2"
+[[clip]]
+uri = "held?out 10.y4m?start=1"
+frames = 2
+role = "heldout"
+name = "held"
+'''))
+    assert s.train[0].uri == f"{tmp_path / 'short:2.mp4'}?frames=2"
+    assert (s.train[0].start, s.train[0].frames) == (0, 2)
+    assert (s.heldout[0].start, s.heldout[0].frames) == (1, 2)
+    path = write(tmp_path, '[[clip]]\nuri = "short:2.mp4?frames=2"\nframes = 3\n', "two.toml")
+    with pytest.raises(SuiteError, match=r"two\.toml.*clip 1.*frames=2 in the URI but 3"):
+        load_suite(str(path))
+
+
+def test_eval_suite_checks_every_clip_before_any_work(testdata, tmp_path):
+    """A held-out clip too short for its window was found only after the training clips had
+    been evaluated; now the suite is refused first, naming the clip."""
+    _unseen_folder(testdata, tmp_path)
+    program = write(tmp_path, COARSE, "coarse.py")
+    path = write(tmp_path, '''[[clip]]
+uri = "rot: ü.mp4"
+frames = 2
+[[clip]]
+uri = "short:2.mp4"
+frames = 4
+role = "heldout"
+''')
+    t0 = time.monotonic()
+    proc = run_cli("eval", str(program), "--suite", str(path), "--quality", "50", cwd=tmp_path)
+    assert_user_error(proc, "suite 's', clip 'short_2' (heldout)", "only 2 frames")
+    assert "smoke" not in proc.stdout and time.monotonic() - t0 < 60
+
+
+@pytest.mark.slow  # two sandboxed evaluations through the CLI (20-40 s on the shared cores)
+def test_eval_suite_of_unseen_clips_names_both_and_delivers_them_right(testdata, tmp_path):
+    _unseen_folder(testdata, tmp_path)
+    program = write(tmp_path, COARSE, "coarse.py")
+    path = write(tmp_path, '''[[clip]]
+uri = "rot: ü.mp4"
+frames = 3
+[[clip]]
+uri = "held?out 10.y4m?start=1"
+frames = 2
+role = "heldout"
+name = "held"
+''')
+    proc = run_cli("eval", str(program), "--suite", str(path), "--json", "--quality", "30",
+                   "--quality", "70")
+    assert proc.returncode == 0, proc.stderr
+    d = json.loads(proc.stdout)
+    assert [(c["name"], c["role"]) for c in d["clips"]] == [("rot", "train"),
+                                                           ("held", "heldout")]
+    rot, held = (c["result"]["source"] for c in d["clips"])
+    assert (rot["width"], rot["height"], rot["frames"]) == (36, 64, 3)     # upright
+    assert (held["pix_fmt"], held["frames"]) == ("yuv420p10le", 2)
+    assert "start=1" in held["identity"] and "yuv420p10le->yuv420p" in held["identity"]
+    for c in d["clips"]:
+        for p in c["result"]["points"]:
+            assert 20 < p["psnr_y"] < 60 and p["bytes"] > 0
+            assert p["kbps"] == pytest.approx(8 * p["bytes"] * 25 / p["frames"] / 1000)

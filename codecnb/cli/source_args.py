@@ -56,10 +56,12 @@ def open_from_args(args: argparse.Namespace) -> Source:
     window (one line and exit 2 otherwise)."""
     from codecnb.sources.validate import check_window
     apply_cache_args(args)
+    from codecnb.sources.uri import merge_window
     uri = config.resolve("source", args.source)
     resize = parse_resize(args.resize, uri) if args.resize else None
     start = config.resolve("start", args.start)
     frames = config.resolve("frames", args.frames)
+    start, frames, resize = merge_window(uri, start, frames, resize)
     check_window(uri, start, frames, resize)
     return open_source(uri, start=start, frames=frames, resize=resize)
 

@@ -84,3 +84,45 @@ def parse_number(text: str, what: str, uri: str, kind: type = int) -> float | in
     except ValueError:
         raise SourceError(f"source {uri!r}: {what} must be a number, got {text!r}") from None
     return value
+
+
+def merge_window(uri: str, start: int = 0, frames: int | None = None,
+                 resize: tuple[int, int] | None = None
+                 ) -> tuple[int, int | None, tuple[int, int] | None]:
+    """The window of ``uri``: its own ``start``, ``frames`` and ``resize`` options merged
+    with the values given beside it (flags, suite fields).
+
+    A value left unset (start 0, frames None, resize None) takes the URI's; a set value
+    that differs from the URI's is refused, so that neither is silently ignored. For
+    ``synthetic:`` URIs ``frames`` sizes the generated clip and is not a window option.
+
+    Returns
+    -------
+    (start, frames, resize)
+
+    Raises
+    ------
+    SourceError
+        When the URI and the given values disagree, or an option does not parse.
+    """
+    u = parse_uri(uri)
+    opts = u.options
+    given: dict[str, object] = {}
+    if "start" in opts:
+        given["start"] = int(parse_number(opts["start"], "start", uri))
+    if "frames" in opts and u.scheme != "synthetic":
+        given["frames"] = int(parse_number(opts["frames"], "frames", uri))
+    if "resize" in opts:
+        given["resize"] = parse_size(opts["resize"], "resize", uri)
+    current = {"start": start, "frames": frames, "resize": resize}
+    unset = {"start": 0, "frames": None, "resize": None}
+    for key, value in given.items():
+        if current[key] == unset[key]:
+            current[key] = value
+        elif current[key] != value:
+            def show(v):
+                return f"{v[0]}x{v[1]}" if isinstance(v, tuple) else str(v)
+            raise SourceError(f"source {uri!r}: {key}={show(value)} in the URI but "
+                              f"{show(current[key])} beside it (--{key} or the clip's "
+                              f"{key}); give it once")
+    return current["start"], current["frames"], current["resize"]

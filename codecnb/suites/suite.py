@@ -69,6 +69,7 @@ class Clip:
         if not isinstance(self.uri, str) or not self.uri.strip():
             raise SuiteError(f"clip {self.name or self.uri!r}: uri must be a non-empty string")
         label = self.name or self.uri
+        self._merge_uri_window(label)
         if self.role not in ROLES:
             raise SuiteError(f"clip {label!r}: role must be 'train' or 'heldout', "
                              f"got {self.role!r}")
@@ -90,6 +91,23 @@ class Clip:
         if not re.fullmatch(r"[A-Za-z0-9_.-]+", self.name):
             raise SuiteError(f"clip {self.name!r}: name may only hold letters, digits, "
                              f"'_', '.' and '-' (it names metrics)")
+
+    def _merge_uri_window(self, label: str) -> None:
+        """Window options in the URI (``?start=``, ``frames=``, ``resize=``) fill the fields
+        left unset; a field set to another value is refused (neither is silently lost)."""
+        from codecnb.errors import SourceError
+        from codecnb.sources.uri import merge_window
+        if not isinstance(self.start, int) or isinstance(self.start, bool):
+            return  # refused below, with the field's own message
+        try:
+            start, frames, resize = merge_window(
+                self.uri, self.start, self.frames,
+                tuple(self.resize) if self.resize is not None else None)
+        except SourceError as exc:
+            raise SuiteError(f"clip {label!r}: {exc}") from None
+        object.__setattr__(self, "start", start)
+        object.__setattr__(self, "frames", frames)
+        object.__setattr__(self, "resize", resize)
 
     @property
     def heldout(self) -> bool:
