@@ -158,10 +158,8 @@ def test_campaign_fans_out_over_both_workers_and_a_crash_on_clip_2_fails_it(test
     assert crash.data.tags[R.FAILURE_KIND] == "crash"
     assert crash.data.tags[R.FAILURE_MESSAGE].startswith("clip bikes:")
     failed = SuiteResult.from_dict(json.loads(artifact(crash, "result.json")))
-    f, g = failed.failure, alone.failure
-    assert (f.kind, f.stage, f.detail["stage_of_suite"], f.detail["clip"]) == \
-        (g.kind, g.stage, "full", "bikes"), (f, g)
-    assert f.detail.get("quality") == g.detail.get("quality") == 80 or f.message == g.message
+    # kind, stage, message and detail (quality 80, clip bikes, stage of suite "full")
+    assert failed.failure == alone.failure and alone.failure.detail["quality"] == 80
     assert [x.name for x in failed.clips] == ["park", "bikes"] and failed.clips[0].result.ok
 
     # at most 2 iterations were ever in flight (no point in time inside three runs' lives)
