@@ -180,6 +180,7 @@ def test_unseen_clips_are_refused_before_any_work(tmp_path, unseen, clip, extra,
             "--tracking-uri", f"sqlite:///{tmp_path}/mlruns/m.db", needles=needles)
 
 
+@pytest.mark.slow  # one sandboxed evaluation through the CLI (10 s on the shared cores)
 def test_eval_takes_the_window_of_the_uri_and_refuses_unseen_clips(tmp_path, unseen):
     (tmp_path / "good.py").write_text(GOOD)
     proc = run_cli("eval", str(tmp_path / "good.py"), "--source",

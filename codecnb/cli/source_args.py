@@ -54,9 +54,9 @@ def parse_resize(text: str, uri: str) -> tuple[int, int]:
 def open_from_args(args: argparse.Namespace) -> Source:
     """The source of the command line, checked first: it opens, decodes and holds the
     window (one line and exit 2 otherwise)."""
+    from codecnb.sources.uri import merge_window
     from codecnb.sources.validate import check_window
     apply_cache_args(args)
-    from codecnb.sources.uri import merge_window
     uri = config.resolve("source", args.source)
     resize = parse_resize(args.resize, uri) if args.resize else None
     start = config.resolve("start", args.start)

@@ -8,8 +8,9 @@ is delivered upright, width and height swapped for 90 and 270 degrees); stored p
 delivered as they are (sample aspect ratio ignored, interlaced frames not deinterlaced);
 samples of more than 8 bits are rounded to 8 bits in their own layout first
 (:mod:`codecnb.sources.pixfmt`); then ffmpeg converts to RGB as it does for every 8-bit
-format (4:2:0, 4:2:2, 4:4:4, gray; the stream's matrix and range). A decoding error stops the read (``-xerror``): a damaged
-stream would otherwise be concealed differently from one read to the next.
+format (4:2:0, 4:2:2, 4:4:4, gray; the stream's matrix and range). A decoding error stops
+the read (``-xerror``): a damaged stream would otherwise be concealed differently from one
+read to the next.
 """
 from __future__ import annotations
 
@@ -131,6 +132,7 @@ class FFmpegSource(Source):
                 errf.seek(0)
                 text = errf.read().decode(errors="replace").strip()
                 reason = error_reason(text, self.path) if text else f"ffmpeg exit {code}"
-                raise SourceError(f"source {self.info.uri!r}: decoding failed after "
-                                  f"{delivered} frames of the window ({reason}; the file is "
-                                  f"damaged or truncated)")
+                frames = f"{delivered} frame{'' if delivered == 1 else 's'}"
+                raise SourceError(f"source {self.info.uri!r}: decoding failed after {frames} "
+                                  f"of the window ({reason}; the file is damaged or "
+                                  f"truncated)")

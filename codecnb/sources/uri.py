@@ -61,7 +61,8 @@ def parse_uri(uri: str) -> SourceURI:
     except ValueError:
         raise SourceError(f"source {uri!r}: cannot parse options {query!r} (use key=value&...)")
     m = _SCHEME.match(body)
-    if m is None or len(m.group("scheme")) < 2 or Path(body).is_file():  # "C:" style drive letters are paths
+    # "C:" style drive letters are paths, and so is an existing file named "clip:1.mp4"
+    if m is None or len(m.group("scheme")) < 2 or Path(body).is_file():
         return SourceURI(uri, "file", body, options)
     scheme, rest = m.group("scheme").lower(), m.group("rest")
     if scheme == "s3":
@@ -123,6 +124,6 @@ def merge_window(uri: str, start: int = 0, frames: int | None = None,
             def show(v):
                 return f"{v[0]}x{v[1]}" if isinstance(v, tuple) else str(v)
             raise SourceError(f"source {uri!r}: {key}={show(value)} in the URI but "
-                              f"{show(current[key])} beside it (--{key} or the clip's "
-                              f"{key}); give it once")
+                              f"{show(current[key])} beside it (--{key}, its default or a "
+                              f"suite clip's {key}); give it once")
     return current["start"], current["frames"], current["resize"]

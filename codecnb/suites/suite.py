@@ -80,7 +80,7 @@ class Clip:
             raise SuiteError(f"clip {label!r}: frames must be an integer >= 1, "
                              f"got {self.frames!r}")
         if self.resize is not None:
-            size = tuple(self.resize)
+            size = tuple(self.resize) if isinstance(self.resize, (list, tuple)) else (self.resize,)
             if (len(size) != 2 or not all(isinstance(v, int) for v in size)
                     or min(size) < 2 or any(v % 2 for v in size)):
                 raise SuiteError(f"clip {label!r}: resize must be two even sizes >= 2, "
@@ -102,7 +102,7 @@ class Clip:
         try:
             start, frames, resize = merge_window(
                 self.uri, self.start, self.frames,
-                tuple(self.resize) if self.resize is not None else None)
+                tuple(self.resize) if isinstance(self.resize, (list, tuple)) else self.resize)
         except SourceError as exc:
             raise SuiteError(f"clip {label!r}: {exc}") from None
         object.__setattr__(self, "start", start)
