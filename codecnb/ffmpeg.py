@@ -103,7 +103,8 @@ def error_reason(text: str, path: Path | str | None = None) -> str:
 
 
 def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
-    """Describe the first video stream of ``path`` (reads only the header).
+    """Describe the first video stream of ``path`` that is not an attached picture (reads
+    only the header).
 
     Raises
     ------
@@ -114,11 +115,17 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", str(path)]
     proc = subprocess.run(cmd, capture_output=True, timeout=60)
     text = proc.stderr.decode(errors="replace")
-    m = _VIDEO.search(text)
-    if m is None:
+    # Cover art and thumbnails are video streams too; ``-map 0:V:0`` skips them, and so
+    # does this.
+    streams = [m for m in _VIDEO.finditer(text) if "(attached pic)" not in m.group("rest")]
+    if not streams:
         if "Stream #" in text:
             raise ToolError("no video stream")
         raise ToolError(error_reason(text, path))
+    m = streams[0]
+    if len(streams) > 1:
+        log.warning("%s has %d video streams; reading the first (%s)", path, len(streams),
+                    m.group(0).strip())
     rest = m.group("rest")
     size = _SIZE.search(rest)
     if size is None:

@@ -284,3 +284,19 @@ def test_audio_only_truncated_and_short_clips_are_one_line_errors(testdata, tmp_
     short = make_clip(testdata, tmp_path / "short.mp4", *x264(), frames=2)
     with pytest.raises(SourceError, match="only 2 frames from frame 0, 8 requested"):
         check_window(str(short), 0, 8)
+
+
+def test_several_video_streams_read_the_first_and_say_so(testdata, tmp_path, caplog):
+    """A still (cover art kept as a video track) before the clip: the first stream is read,
+    consistently in size and frames, and the choice is logged (it was silent)."""
+    from codecnb.ffmpeg import run_ffmpeg
+    clip = make_clip(testdata, tmp_path / "clip.mp4", *x264(), frames=3)
+    still = make_clip(testdata, tmp_path / "still.png", size="32x32", frames=1)
+    both = tmp_path / "both.mkv"
+    run_ffmpeg(["-i", str(still), "-i", str(clip), "-map", "0", "-map", "1:v", "-c:v",
+                "copy", str(both)])
+    with caplog.at_level("WARNING", logger="codecnb.ffmpeg"):
+        src = open_source(str(both))
+    assert (src.info.width, src.info.height) == (32, 32)
+    assert src.read().shape == (1, 32, 32, 3)
+    assert "2 video streams; reading the first" in caplog.text

@@ -97,7 +97,7 @@ class FFmpegSource(Source):
         if self.window.resize:
             filters.append("scale={}:{}:flags=area".format(*self.window.resize))
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror",
-               *self._input_args, "-i", str(self.path), "-an", "-sn", "-map", "0:v:0"]
+               *self._input_args, "-i", str(self.path), "-an", "-sn", "-map", "0:V:0"]
         if filters:
             cmd += ["-vf", ",".join(filters)]
         if self.window.frames is not None:
