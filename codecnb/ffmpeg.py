@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import re
 import subprocess
 from dataclasses import dataclass
@@ -44,6 +45,13 @@ def run_ffmpeg(args: Sequence[str], *, input: bytes | None = None,
         err = proc.stderr.decode(errors="replace").strip().splitlines()
         raise ToolError(f"{what}: ffmpeg failed: {err[-1] if err else f'exit {proc.returncode}'}")
     return proc.stdout
+
+
+def input_url(path: Path | str) -> str:
+    """``path`` as ffmpeg must be given it: ``file:`` and the absolute path, so that a file
+    called ``pipe:1.mp4``, ``concat:a.mp4`` or ``-x.mp4`` is that file and not a protocol or
+    an option."""
+    return "file:" + os.path.abspath(path)
 
 
 @dataclass(frozen=True)
@@ -112,9 +120,10 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
         With ffmpeg's own reason when the file cannot be opened as media, or when it has
         no video stream.
     """
-    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", str(path)]
+    url = input_url(path)
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", url]
     proc = subprocess.run(cmd, capture_output=True, timeout=60)
-    text = proc.stderr.decode(errors="replace")
+    text = proc.stderr.decode(errors="replace").replace(url, str(path))
     # Cover art and thumbnails are video streams too; ``-map 0:V:0`` skips them, and so
     # does this.
     streams = [m for m in _VIDEO.finditer(text) if "(attached pic)" not in m.group("rest")]

@@ -300,3 +300,14 @@ def test_several_video_streams_read_the_first_and_say_so(testdata, tmp_path, cap
     assert (src.info.width, src.info.height) == (32, 32)
     assert src.read().shape == (1, 32, 32, 3)
     assert "2 video streams; reading the first" in caplog.text
+
+
+def test_file_names_ffmpeg_would_take_for_protocols_or_options(testdata, tmp_path,
+                                                               monkeypatch):
+    """Relative names such as 'pipe:3.mp4' or 'concat:x.mp4' were handed to ffmpeg as they
+    are and read as its protocols ("Invalid argument", "No such file")."""
+    clip = make_clip(testdata, tmp_path / "c.mp4", *x264(), frames=2)
+    monkeypatch.chdir(tmp_path)
+    for name in ("pipe:3.mp4", "concat:x.mp4", "-dash.mp4"):
+        (tmp_path / name).write_bytes(clip.read_bytes())
+        assert open_source(name).read().shape == (2, 36, 64, 3), name

@@ -23,7 +23,7 @@ from typing import Iterator
 import numpy as np
 
 from codecnb.errors import SourceError, ToolError
-from codecnb.ffmpeg import error_reason, ffmpeg_exe, probe
+from codecnb.ffmpeg import error_reason, ffmpeg_exe, input_url, probe
 from codecnb.sources.base import Source, SourceInfo, Window, check_frame_size
 from codecnb.sources.pixfmt import reduce_filter
 from codecnb.sources.rawyuv import RAW_SUFFIXES, RawFormat, raw_format
@@ -97,7 +97,7 @@ class FFmpegSource(Source):
         if self.window.resize:
             filters.append("scale={}:{}:flags=area".format(*self.window.resize))
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror",
-               *self._input_args, "-i", str(self.path), "-an", "-sn", "-map", "0:V:0"]
+               *self._input_args, "-i", input_url(self.path), "-an", "-sn", "-map", "0:V:0"]
         if filters:
             cmd += ["-vf", ",".join(filters)]
         if self.window.frames is not None:
@@ -131,6 +131,7 @@ class FFmpegSource(Source):
             if code not in (0, -9):
                 errf.seek(0)
                 text = errf.read().decode(errors="replace").strip()
+                text = text.replace(input_url(self.path), str(self.path))
                 reason = error_reason(text, self.path) if text else f"ffmpeg exit {code}"
                 frames = f"{delivered} frame{'' if delivered == 1 else 's'}"
                 raise SourceError(f"source {self.info.uri!r}: decoding failed after {frames} "
