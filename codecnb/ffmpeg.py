@@ -154,3 +154,58 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
         width, height = height, width
     return StreamInfo(codec=m.group("codec"), pix_fmt=pix.group(1) if pix else "unknown",
                       width=width, height=height, fps=fps, rotation=rotation)
+
+
+#: libavutil's AV_NOPTS_VALUE: a packet without a timestamp (raw elementary streams).
+_NOPTS = -(1 << 63)
+
+
+def frame_rate(path: Path, nominal: float) -> float:
+    """The frame rate bitrates need for ``path``'s video stream, in frames per second.
+
+    One over the mean interval between consecutive presentation timestamps of its packets
+    (demuxed only, nothing decoded), ``(n - 1) / (last - first)``, when that differs from
+    ``nominal`` (the header's rate, :func:`probe`) by more than 1 %: the frame rate is
+    variable (or frames are missing), and the headers state other things (mkv and webm
+    the encoder's nominal rate, mp4 a duration of its own). Packets before time 0 (the
+    pre-roll an mp4 edit list drops) are not counted. ``nominal`` when the stream keeps to
+    it, when packets carry no timestamps (raw H.264/H.265 streams), when there are fewer
+    than two, or when ffmpeg cannot demux the file.
+    """
+    st = Path(path).stat()
+    stamps = _timestamps(os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    if stamps is None:
+        return nominal
+    shown = [t for t in stamps if t >= 0]
+    if len(shown) >= 2:
+        stamps = tuple(shown)
+    if len(stamps) < 2:
+        return nominal
+    mean = (len(stamps) - 1) / (stamps[-1] - stamps[0])
+    return nominal if nominal > 0 and abs(mean / nominal - 1) <= 0.01 else mean
+
+
+@functools.lru_cache(maxsize=64)
+def _timestamps(path: str, size: int, mtime_ns: int) -> tuple[float, ...] | None:
+    """Sorted distinct presentation times (s) of the video packets, None without them."""
+    cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
+           input_url(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=300)
+    except subprocess.TimeoutExpired:
+        return None
+    if proc.returncode != 0:
+        return None
+    timebase, stamps = None, set()
+    for line in proc.stdout.decode(errors="replace").splitlines():
+        if line.startswith("#tb 0:"):
+            num, _, den = line.split(":", 1)[1].strip().partition("/")
+            timebase = int(num) / int(den)
+        elif line and not line.startswith("#"):
+            pts = int(line.split(",")[2])
+            if pts == _NOPTS:
+                return None
+            stamps.add(pts)
+    if timebase is None:
+        return None
+    return tuple(t * timebase for t in sorted(stamps))

@@ -311,3 +311,20 @@ def test_file_names_ffmpeg_would_take_for_protocols_or_options(testdata, tmp_pat
     for name in ("pipe:3.mp4", "concat:x.mp4", "-dash.mp4"):
         (tmp_path / name).write_bytes(clip.read_bytes())
         assert open_source(name).read().shape == (2, 36, 64, 3), name
+
+
+def test_variable_frame_rate_is_the_average_of_the_timestamps(testdata, tmp_path):
+    """12 of 20 frames kept with their timestamps (0.00 to 0.68 s): 11 intervals in 0.68 s
+    whatever the container. Before, the header's rate was taken: 25 fps for mkv and webm
+    (kbps 1.5x too high), 15.8 for mp4 (its header rate)."""
+    from codecnb.ffmpeg import run_ffmpeg
+    base = make_clip(testdata, tmp_path / "base.mp4", *x264(), frames=20)
+    rates = {}
+    for name, codec in [("v.mp4", "libx264"), ("v.mkv", "libx264"), ("v.webm", "libvpx")]:
+        run_ffmpeg(["-i", str(base), "-vf", "select='lt(mod(n\\,5)\\,3)'", "-fps_mode", "vfr",
+                    "-c:v", codec, str(tmp_path / name)])
+        src = open_source(str(tmp_path / name))
+        rates[name] = src.info.fps
+        assert len(src.read()) == 12, name
+    assert rates == pytest.approx({n: 11 / 0.68 for n in rates}, rel=1e-6), rates
+    assert open_source(str(base)).info.fps == 25.0          # constant rates unchanged

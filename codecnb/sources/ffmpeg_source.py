@@ -2,9 +2,10 @@
 elementary streams, y4m, and raw ``.yuv`` files, streamed as rgb24 through a pipe.
 
 Conventions (docs/architecture.md, "Sources"): every decoded frame is delivered once, in
-decode order (``-fps_mode passthrough``, so a variable frame rate neither duplicates nor
-drops frames); the stream's display matrix is applied (a clip recorded upright on a phone
-is delivered upright, width and height swapped for 90 and 270 degrees); stored pixels are
+presentation order (``-fps_mode passthrough``: a variable frame rate neither duplicates nor
+drops frames, and when the frames do not keep to the header's rate the frame rate is
+their average, :func:`codecnb.ffmpeg.frame_rate`); the stream's display matrix is applied (a clip recorded upright on a phone is
+delivered upright, width and height swapped for 90 and 270 degrees); stored pixels are
 delivered as they are (sample aspect ratio ignored, interlaced frames not deinterlaced);
 samples of more than 8 bits are rounded to 8 bits in their own layout first
 (:mod:`codecnb.sources.pixfmt`); then ffmpeg converts to RGB as it does for every 8-bit
@@ -23,7 +24,7 @@ from typing import Iterator
 import numpy as np
 
 from codecnb.errors import SourceError, ToolError
-from codecnb.ffmpeg import error_reason, ffmpeg_exe, input_url, probe
+from codecnb.ffmpeg import error_reason, ffmpeg_exe, input_url, frame_rate, probe
 from codecnb.sources.base import Source, SourceInfo, Window, check_frame_size
 from codecnb.sources.pixfmt import reduce_filter
 from codecnb.sources.rawyuv import RAW_SUFFIXES, RawFormat, raw_format
@@ -80,6 +81,11 @@ class FFmpegSource(Source):
             except ToolError as exc:
                 raise SourceError(f"source {uri!r}: not a video ({exc})") from None
             codec, pix_fmt, width, height, fps = s.codec, s.pix_fmt, s.width, s.height, s.fps
+            rate = frame_rate(path, fps)
+            if rate != fps:
+                log.info("source %s: variable frame rate, %.4g fps on average (the header "
+                         "says %g)", uri, rate, fps)
+                fps = rate
             if s.rotation:
                 log.info("source %s: display matrix rotates by %g degrees; frames delivered "
                          "rotated, %dx%d", uri, s.rotation, width, height)
