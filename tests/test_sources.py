@@ -328,3 +328,6 @@ def test_variable_frame_rate_is_the_average_of_the_timestamps(testdata, tmp_path
         assert len(src.read()) == 12, name
     assert rates == pytest.approx({n: 11 / 0.68 for n in rates}, rel=1e-6), rates
     assert open_source(str(base)).info.fps == 25.0          # constant rates unchanged
+    from codecnb.sources.identity import source_identity
+    assert f"|fps={rates['v.mkv']!r}|" in source_identity(open_source(str(tmp_path / "v.mkv")))
+    assert "|fps=" not in source_identity(open_source(str(base)))

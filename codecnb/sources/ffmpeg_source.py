@@ -56,6 +56,9 @@ class FFmpegSource(Source):
         self._input_args: list[str] = []
         #: The layout a raw file is read with (part of its identity), None for other files.
         self.raw_format: RawFormat | None = None
+        #: The frame rate from the packets' timestamps when it is not the header's (part of
+        #: the identity: baselines cached with the header's rate are not reused).
+        self.timed_fps: float | None = None
         frames: int | None = None
         if path.suffix.lower() in RAW_SUFFIXES:
             fmt = self.raw_format = raw_format(path, options, uri)
@@ -85,7 +88,7 @@ class FFmpegSource(Source):
             if rate != fps:
                 log.info("source %s: variable frame rate, %.4g fps on average (the header "
                          "says %g)", uri, rate, fps)
-                fps = rate
+                fps = self.timed_fps = rate
             if s.rotation:
                 log.info("source %s: display matrix rotates by %g degrees; frames delivered "
                          "rotated, %dx%d", uri, s.rotation, width, height)

@@ -11,9 +11,9 @@ from codecnb.sources.pixfmt import eight_bit_layout
 def source_identity(source: Source) -> str:
     """Identity of the frames a source delivers: the file (real path, size, modification
     time; for a raw file also the layout it is read with: size, pixel format, frame rate;
-    for samples of more than 8 bits the 8-bit layout they are rounded to)
-    or the generator's canonical parameters, plus the window and the delivered size. Equal
-    identities mean equal frames at equal frame rates."""
+    for samples of more than 8 bits the 8-bit layout they are rounded to; a variable frame
+    rate taken from timestamps) or the generator's canonical parameters, plus the window
+    and the delivered size. Equal identities mean equal frames at equal frame rates."""
     path: Path | None = getattr(source, "path", None)
     if path is not None:
         st = path.stat()
@@ -21,6 +21,9 @@ def source_identity(source: Source) -> str:
         raw = getattr(source, "raw_format", None)
         if raw is not None:
             what += f"|raw={raw.width}x{raw.height}:{raw.pix_fmt}:{raw.fps!r}"
+        timed = getattr(source, "timed_fps", None)
+        if timed is not None:  # a variable rate from timestamps (the header's before)
+            what += f"|fps={timed!r}"
         reduced = eight_bit_layout(source.info.pix_fmt)
         if reduced:  # deep samples rounded to 8 bits first (read directly before)
             what += f"|{source.info.pix_fmt}->{reduced}"
