@@ -56,7 +56,8 @@ def input_url(path: Path | str) -> str:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """What ffmpeg says about the first video stream of a file.
+    """What ffmpeg says about the first video stream of a file that is not an attached
+    picture.
 
     Attributes
     ----------
@@ -67,8 +68,8 @@ class StreamInfo:
         and height swapped when the stream's display matrix rotates it by 90 or 270 degrees
         (ffmpeg applies the rotation when it decodes).
     fps : float
-        Frames per second: the stream's average rate (``avg_frame_rate``; for a variable
-        frame rate its mean), else its guessed rate (``tbr``), else 25.
+        Frames per second as the header states it: ``avg_frame_rate``, else the guessed
+        rate (``tbr``), else 25 (:func:`frame_rate` checks it against the timestamps).
     rotation : float
         Display-matrix rotation in degrees, counter-clockwise (0 when there is none).
     """
