@@ -17,6 +17,7 @@ from __future__ import annotations
 import html
 import logging
 import math
+import re
 
 from codecnb import config
 from codecnb.analysis import compare, open_records
@@ -334,23 +335,25 @@ class Explorer:
         return rid
 
 
+_NUMBER = re.compile(r"[-+]?[0-9.]+( %)?|-")   # right-aligned cells
+
+
 def _table_html(frame, bold: set[int] = frozenset(), caption: str = "") -> str:
     """A ``pandas.DataFrame`` as a small HTML table (index included; rows by position in
     ``bold`` in bold), in a box that scrolls past about ten rows."""
     frame = frame.reset_index()
-    cell = "padding:1px 8px;text-align:{};border-bottom:1px solid #ddd"
+    cell = "padding:1px 8px;text-align:{};border-bottom:1px solid #ddd;white-space:nowrap"
     head = "".join(f'<th style="{cell.format("left")}">{html.escape(str(c))}</th>'
                    for c in frame.columns)
     body = []
     for i, row in enumerate(frame.itertuples(index=False)):
         weight = "font-weight:bold;" if i in bold else ""
         body.append(f'<tr style="{weight}">' + "".join(
-            f'<td style="{cell.format("left" if j < 2 else "right")}">'
-            f'{html.escape(str(v))}</td>' for j, v in enumerate(row)) + "</tr>")
-    cap = (f'<caption style="text-align:left;caption-side:top">{html.escape(caption)}'
-           f'</caption>' if caption else "")
-    return (f'<div style="max-height:260px;overflow:auto"><table style="border-collapse:'
-            f'collapse;font-size:90%">{cap}<thead><tr>{head}</tr></thead><tbody>'
+            f'<td style="{cell.format("right" if _NUMBER.fullmatch(str(v)) else "left")}">'
+            f'{html.escape(str(v))}</td>' for v in row) + "</tr>")
+    cap = f'<div>{html.escape(caption)}</div>' if caption else ""
+    return (f'{cap}<div style="max-height:260px;overflow:auto"><table style="border-collapse:'
+            f'collapse;font-size:90%"><thead><tr>{head}</tr></thead><tbody>'
             f'{"".join(body)}</tbody></table></div>')
 
 
