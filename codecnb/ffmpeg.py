@@ -56,8 +56,8 @@ def input_url(path: Path | str) -> str:
 
 @dataclass(frozen=True)
 class StreamInfo:
-    """What ffmpeg says about the first video stream of a file that is not an attached
-    picture.
+    """What ffmpeg says about the video stream of a file: the first marked default, else the
+    first, of those that are not attached pictures (cover art).
 
     Attributes
     ----------
@@ -72,6 +72,8 @@ class StreamInfo:
         rate (``tbr``), else 25 (:func:`frame_rate` checks it against the timestamps).
     rotation : float
         Display-matrix rotation in degrees, counter-clockwise (0 when there is none).
+    index : int
+        The stream's index in the file (``-map 0:INDEX``).
     """
 
     codec: str
@@ -80,9 +82,12 @@ class StreamInfo:
     height: int
     fps: float
     rotation: float = 0.0
+    index: int = 0
 
 
-_VIDEO = re.compile(r"Stream #\S+.*?: Video: (?P<codec>[\w-]+)(?P<rest>.*)")
+_VIDEO = re.compile(r"Stream #\d+:(?P<index>\d+)\S*.*?: Video: (?P<codec>[\w-]+)(?P<rest>.*)")
+#: Files whose several video streams were already reported (once per process).
+_TOLD: set[str] = set()
 #: The frame size follows a comma ("yuv420p(progressive), 320x180 [SAR ...]"); a codec tag
 #: such as "(avc1 / 0x31637661)" is never taken for it.
 _SIZE = re.compile(r",\s*(\d{1,5})x(\d{1,5})(?=[\s,\[]|$)")
@@ -112,8 +117,8 @@ def error_reason(text: str, path: Path | str | None = None) -> str:
 
 
 def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
-    """Describe the first video stream of ``path`` that is not an attached picture (reads
-    only the header).
+    """Describe the video stream of ``path`` (see :class:`StreamInfo`; reads only the
+    header).
 
     Raises
     ------
@@ -125,16 +130,18 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", *input_args, "-i", url]
     proc = subprocess.run(cmd, capture_output=True, timeout=60)
     text = proc.stderr.decode(errors="replace").replace(url, str(path))
-    # Cover art and thumbnails are video streams too; ``-map 0:V:0`` skips them, and so
-    # does this.
+    # Cover art and thumbnails are video streams too: never taken for the clip.
     streams = [m for m in _VIDEO.finditer(text) if "(attached pic)" not in m.group("rest")]
     if not streams:
         if "Stream #" in text:
             raise ToolError("no video stream")
         raise ToolError(error_reason(text, path))
-    m = streams[0]
-    if len(streams) > 1:
-        log.warning("%s has %d video streams; reading the first (%s)", path, len(streams),
+    default = [m for m in streams if "(default)" in m.group("rest")]
+    m = (default or streams)[0]
+    if len(streams) > 1 and str(path) not in _TOLD:
+        _TOLD.add(str(path))
+        log.warning("%s has %d video streams; reading #0:%s, the %s (%s)", path,
+                    len(streams), m.group("index"), "default" if default else "first",
                     m.group(0).strip())
     rest = m.group("rest")
     size = _SIZE.search(rest)
@@ -154,14 +161,15 @@ def probe(path: Path, input_args: Sequence[str] = ()) -> StreamInfo:
     if round(abs(rotation)) % 180 == 90:
         width, height = height, width
     return StreamInfo(codec=m.group("codec"), pix_fmt=pix.group(1) if pix else "unknown",
-                      width=width, height=height, fps=fps, rotation=rotation)
+                      width=width, height=height, fps=fps, rotation=rotation,
+                      index=int(m.group("index")))
 
 
 #: libavutil's AV_NOPTS_VALUE: a packet without a timestamp (raw elementary streams).
 _NOPTS = -(1 << 63)
 
 
-def frame_rate(path: Path, nominal: float) -> float:
+def frame_rate(path: Path, nominal: float, index: int = 0) -> float:
     """The frame rate bitrates need for ``path``'s video stream, in frames per second.
 
     One over the mean interval between consecutive presentation timestamps of its packets
@@ -174,7 +182,7 @@ def frame_rate(path: Path, nominal: float) -> float:
     than two, or when ffmpeg cannot demux the file.
     """
     st = Path(path).stat()
-    stamps = _timestamps(os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    stamps = _timestamps(os.path.abspath(path), st.st_size, st.st_mtime_ns, index)
     if stamps is None:
         return nominal
     shown = [t for t in stamps if t >= 0]
@@ -187,10 +195,12 @@ def frame_rate(path: Path, nominal: float) -> float:
 
 
 @functools.lru_cache(maxsize=64)
-def _timestamps(path: str, size: int, mtime_ns: int) -> tuple[float, ...] | None:
-    """Sorted distinct presentation times (s) of the video packets, None without them."""
+def _timestamps(path: str, size: int, mtime_ns: int, index: int
+                ) -> tuple[float, ...] | None:
+    """Sorted distinct presentation times (s) of the packets of stream ``index``, None
+    without them."""
     cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
-           input_url(path), "-map", "0:V:0", "-c", "copy", "-f", "framecrc", "-"]
+           input_url(path), "-map", f"0:{index}", "-c", "copy", "-f", "framecrc", "-"]
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=300)
     except subprocess.TimeoutExpired:

@@ -286,20 +286,24 @@ def test_audio_only_truncated_and_short_clips_are_one_line_errors(testdata, tmp_
         check_window(str(short), 0, 8)
 
 
-def test_several_video_streams_read_the_first_and_say_so(testdata, tmp_path, caplog):
-    """A still (cover art kept as a video track) before the clip: the first stream is read,
-    consistently in size and frames, and the choice is logged (it was silent)."""
+def test_several_video_streams_read_the_default_one_and_say_so(testdata, tmp_path, caplog):
+    """A still (cover art kept as a video track) before the clip: the stream marked default
+    is read (the still was, silently), consistently in size, frames and rate; without a
+    default, the first."""
     from codecnb.ffmpeg import run_ffmpeg
     clip = make_clip(testdata, tmp_path / "clip.mp4", *x264(), frames=3)
     still = make_clip(testdata, tmp_path / "still.png", size="32x32", frames=1)
-    both = tmp_path / "both.mkv"
-    run_ffmpeg(["-i", str(still), "-i", str(clip), "-map", "0", "-map", "1:v", "-c:v",
-                "copy", str(both)])
-    with caplog.at_level("WARNING", logger="codecnb.ffmpeg"):
-        src = open_source(str(both))
-    assert (src.info.width, src.info.height) == (32, 32)
-    assert src.read().shape == (1, 32, 32, 3)
-    assert "2 video streams; reading the first" in caplog.text
+    for name, disposition, shape in [("default.mkv", ["0", "default"], (3, 36, 64, 3)),
+                                     ("none.mkv", ["0", "0"], (1, 32, 32, 3))]:
+        both = tmp_path / name
+        run_ffmpeg(["-i", str(still), "-i", str(clip), "-map", "0", "-map", "1:v", "-c:v",
+                    "copy", "-disposition:v:0", disposition[0], "-disposition:v:1",
+                    disposition[1], str(both)])
+        with caplog.at_level("WARNING", logger="codecnb.ffmpeg"):
+            src = open_source(str(both))
+        assert (src.info.height, src.info.width) == shape[1:3], name
+        assert src.read().shape == shape, name
+        assert f"{name} has 2 video streams; reading #0:" in caplog.text
 
 
 def test_file_names_ffmpeg_would_take_for_protocols_or_options(testdata, tmp_path,

@@ -54,6 +54,7 @@ class FFmpegSource(Source):
             raise SourceError(f"source {uri!r}: not a file")
         self.path, self.window = path, window
         self._input_args: list[str] = []
+        self._map = "0:V:0"   # the stream probe chose (raw files have one)
         #: The layout a raw file is read with (part of its identity), None for other files.
         self.raw_format: RawFormat | None = None
         #: The frame rate from the packets' timestamps when it is not the header's (part of
@@ -84,7 +85,8 @@ class FFmpegSource(Source):
             except ToolError as exc:
                 raise SourceError(f"source {uri!r}: not a video ({exc})") from None
             codec, pix_fmt, width, height, fps = s.codec, s.pix_fmt, s.width, s.height, s.fps
-            rate = frame_rate(path, fps)
+            self._map = f"0:{s.index}"
+            rate = frame_rate(path, fps, s.index)
             if rate != fps:
                 log.info("source %s: variable frame rate, %.4g fps on average (the header "
                          "says %g)", uri, rate, fps)
@@ -106,7 +108,7 @@ class FFmpegSource(Source):
         if self.window.resize:
             filters.append("scale={}:{}:flags=area".format(*self.window.resize))
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "error", "-xerror",
-               *self._input_args, "-i", input_url(self.path), "-an", "-sn", "-map", "0:V:0"]
+               *self._input_args, "-i", input_url(self.path), "-an", "-sn", "-map", self._map]
         if filters:
             cmd += ["-vf", ",".join(filters)]
         if self.window.frames is not None:
