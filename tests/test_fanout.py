@@ -88,6 +88,41 @@ def test_run_flag_no_fanout_and_workers_decide_the_spec(monkeypatch):
     assert _spec_from_args(args, fanout_default=True).fanout is False
 
 
+# -- the worker slot ---------------------------------------------------------------------
+@pytest.mark.slow
+def test_an_iteration_holds_its_slot_until_it_releases_it_and_gets_it_back():
+    """On one worker of one thread: a task submitted while the iteration holds the slot
+    waits for the release, tasks run meanwhile (no deadlock), and the iteration takes the
+    slot back before it goes on."""
+    from codecnb.campaign.executor import dask_client
+
+    def iteration(address: str) -> dict:
+        import time as t
+        from distributed import Client
+        from codecnb.campaign import slot
+        name = slot.new_name("test")
+
+        def work() -> dict:            # what the kernel does
+            c = Client(address, set_as_default=False, timeout="30s")
+            try:
+                early = c.submit(t.time, pure=False)      # the slot is held: it waits
+                t.sleep(2.0)
+                released_at = t.time()
+                with slot.released(c, name):
+                    started = early.result(timeout=60)
+                    inner = c.submit(t.time, pure=False).result(timeout=60)
+                return {"started": started, "released_at": released_at, "inner": inner,
+                        "back_at": t.time()}
+            finally:
+                c.close()
+        return slot.hold(name, work)
+
+    with dask_client(1) as dc:
+        out = dc.submit(iteration, dc.scheduler.address, pure=False).result(timeout=180)
+    assert out["started"] >= out["released_at"]        # not while the slot was held
+    assert out["released_at"] <= out["inner"] <= out["back_at"]
+
+
 # -- a campaign --------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.timeout(1200)
