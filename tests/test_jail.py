@@ -803,6 +803,7 @@ def test_a_layer_that_does_not_hold_stops_the_evaluation(monkeypatch):
     """If a candidate process were not in its namespaces (here: the outside view is told
     so), the evaluation stops with a SandboxError instead of reporting the layer."""
     from codecnb.errors import SandboxError
+    assert "net-namespace" in verify.probe_layers(sandbox_plan())  # probed before the lie
     real = verify.outside_view
     monkeypatch.setattr(verify, "outside_view",
                         lambda pid, cg: real(pid, cg) - {"net-namespace"})
@@ -842,6 +843,36 @@ def test_frozen_groups_of_an_evaluator_without_janitor_are_killed_and_swept():
     assert cgroups.sweep_stale(h, kill_age_s=-1) >= 1
     assert sleeper.wait(timeout=15) == -signal.SIGKILL
     assert not any(g.parent.exists() for g in groups)
+
+
+def test_groups_of_a_live_evaluator_are_never_killed_by_another():
+    """However old its groups look, an evaluator that still runs (the pid in the folder's
+    name, started before the folder) keeps its processes: another evaluator's start-up
+    sweep, or this suite run beside a campaign, never kills them."""
+    from codecnb.sandbox import cgroups
+    h = sandbox_plan().cgroups
+    name = f"codecnb-{os.getpid()}-0badc0d1"  # this process: alive, started before
+    groups = [parent.parent / name / "encode-1" for parent in h.parents.values()]
+    for g in groups:
+        g.mkdir(parents=True, exist_ok=True)
+    files = " ".join(str(g / "cgroup.procs") for g in groups)
+    sleeper = subprocess.Popen(["sh", "-c", f"for f in {files}; do echo $$ > $f; done; "
+                                "exec sleep 600"])
+    try:
+        time.sleep(0.3)
+        cgroups.sweep_stale(h, kill_age_s=-1)
+        assert sleeper.poll() is None and all(g.exists() for g in groups)
+    finally:
+        sleeper.kill()
+        sleeper.wait()
+        for g in groups:
+            for _ in range(100):
+                try:
+                    g.rmdir()
+                    g.parent.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)
 
 
 def test_program_size_is_logged_with_every_run(campaign_store):

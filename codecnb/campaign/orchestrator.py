@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import shutil
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from codecnb.campaign.executor import dask_client, scrubbed_environment
+from codecnb.campaign.workdir import make_workdir
 from codecnb.campaign.iteration import Outcome, Task, run_task
 from codecnb.spec import EvaluationSpec
 from codecnb.generators import BudgetExhausted, GeneratorExhausted, History
@@ -115,7 +115,7 @@ class Campaign:
                 "workers": settings.workers, "scheduler": settings.scheduler or "local"})
             self.history, self.next_iteration = History(), 1
         self._own_work = settings.work_dir is None
-        self.work = Path(settings.work_dir or tempfile.mkdtemp(prefix="codecnb-campaign-"))
+        self.work = Path(settings.work_dir) if settings.work_dir else make_workdir()
 
     # -- resume ---------------------------------------------------------------------------
     def _resume(self, parent: str) -> None:

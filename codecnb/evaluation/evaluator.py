@@ -20,13 +20,13 @@ import numpy as np
 from codecnb import config
 from codecnb.baselines import SWEEPS, baseline_codecs
 from codecnb.codecs.base import program_hash
+from codecnb.errors import CandidateFailed
 from codecnb.evaluation.baseline_cache import BaselineCache
 from codecnb.evaluation.result import EvaluationResult
 from codecnb.metrics.bdrate import bd_psnr, bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
 from codecnb.rd import RDCurve, Track, bd_or_none, measure
 from codecnb.sandbox import verify
-from codecnb.errors import CandidateFailed
 from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.isolation import SandboxPlan, plan as sandbox_plan
 from codecnb.sandbox.limits import Limits
@@ -167,12 +167,17 @@ class _Run:
         if not self.ready:
             rlimits = self.limits.rlimits(own_uid=self.plan.jail)
             for p in self.procs:  # each loads the program alone, then is frozen
-                p.wait_ready(deadline)
+                p.wait_ready(deadline + self.credit())
                 held = set(verify.check_process(p.proc.pid, p.cgroup, self.plan,
                                                 self.limits, rlimits))
                 self.layers = held if self.layers is None else self.layers & held
                 p.freeze()
             self.ready = True
+
+    def credit(self) -> float:
+        """Seconds the processes waited for a CPU that were added to their deadlines
+        (:mod:`codecnb.sandbox.cpuwait`); the whole evaluation's deadline grows by them."""
+        return sum(p.wait_credit.total for p in self.procs)
 
     def close(self) -> None:
         for p in self.procs:
@@ -295,7 +300,8 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             lengths = {}
             run.encoder.thaw()
             for q in qualities:
-                seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
+                seg_deadline = min(deadline + run.credit(),
+                                   time.monotonic() + limits.segment_timeout_s)
                 n, spent = run.encoder.encode(segment.shape, q, seg_deadline)
                 run.tracks[q].encode_s += spent.wall_s
                 timings["candidate"] += spent.wall_s
@@ -307,7 +313,8 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
                 dec = run.decoders[q]
                 scorer.wait(q)  # the decoder's output still holds the last segment's frames
                 dec.thaw()
-                seg_deadline = min(deadline, time.monotonic() + limits.segment_timeout_s)
+                seg_deadline = min(deadline + run.credit(),
+                                   time.monotonic() + limits.segment_timeout_s)
                 decoded, spent = dec.decode(lengths[q], segment.shape, seg_deadline)
                 dec.freeze()
                 if keep:

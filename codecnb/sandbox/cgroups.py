@@ -122,8 +122,9 @@ def sweep_stale(h: Hierarchy, min_age_s: float = 120.0, kill_age_s: float = 3600
     (other evaluators, possibly in other PID namespaces, may share the parent; the kernel
     refuses to remove a group that still has processes or children). A group older than
     ``kill_age_s``, longer than any evaluation may last, belongs to an evaluator whose
-    janitor did not run (killed with it): its processes, frozen ones included, are killed
-    and its folders removed, in every hierarchy, as the janitor would have.
+    janitor did not run (killed with it): if that evaluator (the pid in the folder's name)
+    is gone, its processes, frozen ones included, are killed and its folders removed, in
+    every hierarchy, as the janitor would have. A live evaluator's groups are never killed.
     """
     from codecnb.sandbox.janitor import clean
     removed, now = 0, time.time()
@@ -137,7 +138,7 @@ def sweep_stale(h: Hierarchy, min_age_s: float = 120.0, kill_age_s: float = 3600
                     age = now - group.stat().st_ctime
                 except OSError:
                     continue
-                if age > kill_age_s and _procs(group):
+                if age > kill_age_s and _procs(group) and not _owner_alive(stale):
                     clean([str(p.parent / stale.name) for p in h.parents.values()])
                     removed += 1
                     break
@@ -148,6 +149,20 @@ def sweep_stale(h: Hierarchy, min_age_s: float = 120.0, kill_age_s: float = 3600
                     except OSError:
                         pass
     return removed
+
+
+def _owner_alive(folder: Path) -> bool:
+    """Whether the evaluator named in ``codecnb-<pid>-<token>`` still runs: a process with
+    that pid (in this PID namespace) that started before the folder was made."""
+    pid = int(folder.name.split("-")[1])
+    try:
+        started = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19])
+        boot = next(int(line.split()[1]) for line in Path("/proc/stat").read_text()
+                    .splitlines() if line.startswith("btime "))
+        made = folder.stat().st_ctime
+    except (OSError, ValueError, StopIteration):
+        return False
+    return boot + started / os.sysconf("SC_CLK_TCK") <= made + 2
 
 
 def _rmdir(path: Path) -> int:

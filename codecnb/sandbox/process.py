@@ -34,16 +34,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from codecnb.errors import SandboxError
+from codecnb.errors import CandidateFailed, SandboxError
 from codecnb.sandbox import protocol, seccomp
 from codecnb.sandbox.cgroups import Cgroup
-from codecnb.errors import CandidateFailed
+from codecnb.sandbox.cpuwait import WaitCredit
 from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.isolation import SandboxPlan
 from codecnb.sandbox.jail import ENV_ALLOWLIST_VALUES, JOIN_FAILED, JailSpec, next_host_id
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.policy import REFUSED, ImportPolicy
-from codecnb.sandbox.reaper import kill_tree
+from codecnb.sandbox.reaper import descendants, kill_tree
 from codecnb.sandbox.runtime import CHILD
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class SandboxProcess:
         self._farm = None
         self.stopped = False
         self.booted = False  # the bootstrap said so, before any candidate code ran
+        self.wait_credit = WaitCredit(self._work_pids)
         child_in = os.open(f"/proc/self/fd/{self._in_buf.fd}", os.O_RDONLY)  # read-only
         filt = opts = None
         try:
@@ -166,8 +167,10 @@ class SandboxProcess:
     def _read(self, n: int, deadline: float, stage: str) -> bytes:
         buf = bytearray()
         while len(buf) < n:
-            left = deadline - time.monotonic()
+            left = deadline + self.wait_credit.given - time.monotonic()
             if left <= 0:
+                if self.wait_credit.claim():  # it was waiting for a CPU: its time back
+                    continue
                 self.kill()
                 raise protocol.timeout_failure(stage)
             ready, _, _ = select.select([self._rfd], [], [], left)
@@ -222,8 +225,15 @@ class SandboxProcess:
         return protocol.clean_text(raw.decode(errors="replace"), limit)
 
     # -- requests ---------------------------------------------------------------------
+    def _work_pids(self) -> list[int]:
+        """The processes doing this sandbox's work (for their run-queue wait)."""
+        if self.cgroup is not None:
+            return self.cgroup.pids()
+        return [self.proc.pid, *descendants(self.proc.pid)]
+
     def boot(self, deadline: float) -> None:
         """Wait for the bootstrap's "boot": the sandbox is up, no candidate code has run."""
+        self.wait_credit.begin(deadline)
         protocol.check_boot(self.receive(deadline, "load"))
         self.booted = True
 
@@ -231,6 +241,7 @@ class SandboxProcess:
         """Let the program load (its module code runs now), and wait until it has."""
         if not self.booted:
             self.boot(deadline)
+        self.wait_credit.begin(deadline)
         self._send({"op": "load"}, deadline, "load")
         protocol.check_ready(self.receive(deadline, "load"))
         self._prefault.join()
@@ -238,6 +249,7 @@ class SandboxProcess:
     def _call(self, request: dict, deadline: float, stage: str) -> tuple[dict, CallTime]:
         cpu0 = self.cgroup.cpu_seconds() if self.cgroup else None
         t0 = time.perf_counter()
+        self.wait_credit.begin(deadline)
         self._send(request, deadline, stage)
         reply = self.receive(deadline, stage)
         wall = time.perf_counter() - t0

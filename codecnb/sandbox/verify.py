@@ -31,8 +31,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from codecnb.errors import SandboxError
-from codecnb.errors import CandidateFailed
+from codecnb.errors import CandidateFailed, SandboxError
 from codecnb.sandbox.failures import Failure
 from codecnb.sandbox import seccomp
 from codecnb.sandbox.cgroups import Cgroup
