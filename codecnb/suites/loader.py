@@ -14,7 +14,9 @@ per clip::
     name = "bunny"                   # optional; default from the URI
 
 A relative path in ``uri`` is relative to the folder of the suite file, so a suite can sit
-beside its clips. Every problem is a :class:`~codecnb.errors.SuiteError` whose one-line
+beside its clips (a file there wins over a scheme: ``clip:1.mp4`` is that file). Window
+options in ``uri`` (``?start=4``) fill the fields left out; the same one given both ways
+with different values is refused. Every problem is a :class:`~codecnb.errors.SuiteError` whose one-line
 message names the file and the clip.
 """
 from __future__ import annotations
