@@ -6,16 +6,20 @@ stderr, no traceback); 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
 
 from codecnb import __version__
-from codecnb.cli import (baselines, cache, eval as eval_cmd, lab, propose, report, run, status,
-                         ui, verify)
 from codecnb.errors import CodecnbError
 
-COMMANDS = [run, status, baselines, eval_cmd, propose, cache, report, ui, lab, verify]
+#: Command name -> the module of codecnb.cli that defines it (in the order of --help). Only
+#: the module of the command given is imported, so that a command starts (and refuses bad
+#: input) without loading what the others need (MLflow, Dask, papermill).
+COMMANDS = {"run": "run", "status": "status", "leaderboard": "status",
+            "baselines": "baselines", "eval": "eval", "propose": "propose", "cache": "cache",
+            "report": "report", "ui": "ui", "lab": "lab", "verify": "verify"}
 
 
 class Parser(argparse.ArgumentParser):
@@ -29,15 +33,17 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"codecnb: error: {where}{message}{hint}\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every command, or of ``command`` alone when it is one."""
     parser = Parser(
         prog="codecnb", description="LLM-driven video-codec research: measure, evaluate, search.")
     parser.add_argument("--version", action="version", version=f"codecnb {__version__}")
     parser.add_argument("-v", "--verbose", action="count", default=0,
                         help="more log output on stderr (-vv for debug)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    for command in COMMANDS:
-        command.add_parser(sub)
+    names = [COMMANDS[command]] if command in COMMANDS else dict.fromkeys(COMMANDS.values())
+    for name in names:
+        importlib.import_module(f"codecnb.cli.{name}").add_parser(sub)
     return parser
 
 
@@ -49,7 +55,8 @@ def _terminated(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="codecnb: %(levelname)s: %(message)s",
