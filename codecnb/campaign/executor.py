@@ -61,3 +61,21 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
         finally:
             client.close()
             cluster.close()
+
+
+#: Dask worker resource of an iteration: one per worker, so that two iterations never share
+#: a worker process (papermill sets the process's working folder while a notebook runs).
+ITERATION_RESOURCE = "codecnb-iteration"
+
+
+async def _one_iteration(dask_worker) -> None:
+    await dask_worker.set_resources(**{ITERATION_RESOURCE: 1})
+
+
+def one_iteration_per_worker(client) -> dict:
+    """Give every worker of ``client``'s cluster one :data:`ITERATION_RESOURCE`; iterations
+    submitted with ``resources={ITERATION_RESOURCE: 1}`` then run one per worker process
+    even when a fanned-out one has given its thread up (workers joining later get none, and
+    run only fanned-out tasks). Returns worker address -> None."""
+    return client.run(_one_iteration)
+

@@ -13,7 +13,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from codecnb.campaign.executor import dask_client, scrubbed_environment
+from codecnb.campaign.executor import (ITERATION_RESOURCE, dask_client,
+                                       one_iteration_per_worker, scrubbed_environment)
 from codecnb.campaign.workdir import make_workdir
 from codecnb.campaign.iteration import Outcome, Task, run_task
 from codecnb.spec import EvaluationSpec
@@ -225,6 +226,10 @@ class Campaign:
                     1, len(dc.scheduler_info().get("workers", {})))
                 pending = as_completed()
                 stop = False
+                resources = None
+                if self.s.spec.fanout:   # a seceded iteration must not let another in
+                    one_iteration_per_worker(dc)
+                    resources = {ITERATION_RESOURCE: 1}
 
                 def fill():
                     nonlocal stop
@@ -242,7 +247,8 @@ class Campaign:
                             stop = True
                             return
                         rid, task = nxt
-                        fut = dc.submit(run_task, task, pure=False, retries=0)
+                        fut = dc.submit(run_task, task, pure=False, retries=0,
+                                        resources=resources)
                         in_flight[fut] = rid
                         pending.add(fut)
                     self.totals.in_progress = len(in_flight)
