@@ -90,13 +90,14 @@ def main(argv: list[str]) -> int:
         return 2
     what, rest = argv[0], argv[1:]
     ensure_venv()
-    env = dict(os.environ, PATH=f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}")
+    env = dict(os.environ)
     os.chdir(ROOT)
     ensure_system_packages(SANDBOX_PACKAGES, "the candidate sandbox")
-    if what == "run":
+    if what == "run":  # the caller's PATH: the hints it prints work as typed afterwards
         cmd = [str(VENV / "bin" / "codecnb"), *(rest or ["run"])]
     else:
         ensure_system_packages(SYSTEM_PACKAGES, "the test suite")
+        env["PATH"] = f"{VENV / 'bin'}{os.pathsep}{os.environ.get('PATH', '')}"
         cmd = [str(PY), "-m", "pytest", *rest]
     print("+", " ".join(cmd), file=sys.stderr, flush=True)
     return subprocess.call(cmd, env=env)
