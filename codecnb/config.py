@@ -130,6 +130,11 @@ SETTINGS: dict[str, Setting] = {
     "program_kib": Setting("CODECNB_PROGRAM_KIB", 64, _positive_int,
                            "largest candidate program, in KiB of source (larger ones fail "
                            "with kind program-size)", shown="64 KiB"),
+    # None: on with more than one worker or a scheduler (build_spec's fanout_default)
+    "fanout": Setting("CODECNB_FANOUT", None, _flag,
+                      "spread each candidate's full stage (clip x segment x quality tasks) "
+                      "over the campaign's workers",
+                      shown="on with more than one worker or a scheduler"),
     "weak_sandbox": Setting("CODECNB_WEAK_SANDBOX", False, _flag,
                             "accept a weaker sandbox when bubblewrap, user namespaces, "
                             "seccomp or cgroups are missing (every result says so)"),

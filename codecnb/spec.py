@@ -37,16 +37,6 @@ _CACHE_FIELDS = ("cache_dir", "cache_max_bytes", "cache_ttl_s", "cache_strict",
 #: :mod:`codecnb.config` declares).
 SANDBOX_SETTINGS = ("weak_sandbox", "program_kib")
 
-# The fan-out setting, declared beside the others in config.SETTINGS so that it resolves
-# like them (flag > CODECNB_FANOUT > default); its default (None) means "on with more than
-# one worker or a scheduler", decided by build_spec's ``fanout_default``.
-config.SETTINGS.setdefault("fanout", config.Setting(
-    "CODECNB_FANOUT", None, config._flag,
-    "spread each candidate's full stage (clip x segment x quality tasks) over the "
-    "campaign's workers; a suite campaign only", shown="on with more than one worker or "
-    "a scheduler"))
-
-
 def _evaluator_version() -> str:
     from codecnb.evaluation.evaluator import EVALUATOR_VERSION
     return EVALUATOR_VERSION

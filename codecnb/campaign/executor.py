@@ -9,6 +9,7 @@ from typing import Iterator
 
 from codecnb.errors import CodecnbError
 from codecnb.generators.claude import KEY_ENV
+from codecnb.notebook.engine import shutdown_all
 
 log = logging.getLogger(__name__)
 #: Threads of a local worker: one iteration at a time, one thread of work.
@@ -59,6 +60,10 @@ def dask_client(workers: int, scheduler: str | None = None) -> Iterator[object]:
         try:
             yield client
         finally:
+            try:  # warm notebook kernels end cleanly first, so workers exit in time
+                client.run(shutdown_all)
+            except Exception as exc:  # noqa: BLE001 - a worker already gone
+                log.debug("kernel shutdown on workers: %s", exc)
             client.close()
             cluster.close()
 
