@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterator
 
 from codecnb.cache.s3uri import S3Object
+from codecnb.pids import alive
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,7 @@ class Store:
         removed = 0
         for tmp in folder.glob(".tmp-*"):
             pid = tmp.name.split("-")[1]
-            if pid.isdigit() and _alive(int(pid)) and int(pid) != os.getpid():
+            if pid.isdigit() and alive(int(pid)) and int(pid) != os.getpid():
                 continue
             with contextlib.suppress(OSError):
                 tmp.unlink()
@@ -200,12 +201,3 @@ class Store:
                         folder.unlink()
         return n
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

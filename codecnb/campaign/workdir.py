@@ -12,19 +12,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from codecnb.pids import alive
+
 log = logging.getLogger(__name__)
 
 PREFIX = "codecnb-campaign-"
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def sweep_stale(parent: Path | None = None) -> list[Path]:
@@ -36,7 +28,7 @@ def sweep_stale(parent: Path | None = None) -> list[Path]:
         pid = path.name[len(PREFIX):].split("-", 1)[0]
         try:
             if (not pid.isdigit() or not path.is_dir() or path.is_symlink()
-                    or path.stat().st_uid != os.getuid() or _alive(int(pid))):
+                    or path.stat().st_uid != os.getuid() or alive(int(pid))):
                 continue
         except OSError:
             continue
