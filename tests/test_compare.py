@@ -140,6 +140,7 @@ def test_report_is_one_standalone_html_file(campaign_store, tmp_path):
         assert section in page
     assert "2 of 4 finished candidates passed" in page
     assert "operands could not be broadcast together" in page
+    assert "Per clip and held out" not in page           # a one-clip campaign: no suite part
     assert "open_records(" not in page                    # code hidden by default
     proc = run_cli("report", "--tracking-uri", campaign_store.uri, "-o", str(out),
                    "--with-code", "--campaign", campaign_store.campaign)

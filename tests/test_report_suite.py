@@ -118,12 +118,3 @@ def test_report_of_a_suite_campaign_shows_each_clip_and_the_heldout_gap(store, t
     assert re.search(rf"bikes\s+held out\s+{re.escape(pct(m['heldout.bikes.bd_rate_jpeg']))}",
                      page)
     assert re.search(r"gap vs JPEG\s+training vs x264\s+held-out vs x264\s+gap vs x264", page)
-
-
-def test_report_of_a_one_clip_campaign_has_no_per_clip_section(campaign_store, tmp_path):
-    out = tmp_path / "report.html"
-    proc = run_cli("report", "--tracking-uri", campaign_store.uri, "-o", str(out))
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    page = out.read_text()
-    assert "Leaderboard" in page and "Per clip and held out" not in page
-    assert "held-out" not in text_of(page)

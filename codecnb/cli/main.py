@@ -55,6 +55,9 @@ def _terminated(signum, frame):
 
 def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, _terminated)
+    # Ctrl-C unwinds too, even when the parent started us with SIGINT ignored (a
+    # background job of a script): every sandbox and temporary file is removed on the way.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser(next((a for a in argv if not a.startswith("-")), None))
     args = parser.parse_args(argv)
