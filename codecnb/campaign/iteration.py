@@ -245,11 +245,9 @@ def run_task(task: Task) -> Outcome:
 
 def _scheduler_address() -> str:
     """The scheduler of the Dask worker running this, or "" outside a worker."""
-    try:
-        from distributed import get_worker
-        return get_worker().scheduler.address
-    except (ImportError, ValueError):
-        return ""
+    from codecnb.evaluation.fanout import current_worker
+    worker = current_worker()
+    return worker.scheduler.address if worker is not None else ""
 
 
 #: Tag of a fanned-out candidate's run: worker address=tasks it ran, comma separated.

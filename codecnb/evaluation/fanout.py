@@ -89,12 +89,18 @@ def clip_baselines(clip: Clip, names: Sequence[str], segment_frames: int,
     return curves, source, time.perf_counter() - t0
 
 
-def _worker_address() -> str:
+def current_worker():
+    """The Dask worker running this code, or None outside one."""
     try:
         from distributed import get_worker
-        return get_worker().address
+        return get_worker()
     except (ImportError, ValueError):
-        return ""
+        return None
+
+
+def _worker_address() -> str:
+    worker = current_worker()
+    return worker.address if worker is not None else ""
 
 
 def _segment_task(text: str, clip: Clip, start: int, frames: int | None, quality: int,
@@ -316,9 +322,10 @@ def evaluate_clips(client, program: str, clips: Sequence[Clip], *,
                         float(r.timings.get("total", 0.0)),
                         float(r.timings.get("candidate", 0.0)))
              for (ci, si, q), (r, w) in sorted(done.items())]
-    for addr, n in Counter(t.worker for t in tasks).items():
+    result = Fanout([], tasks)
+    for addr, n in result.workers.items():
         log.info("fan-out: %d tasks on worker %s", n, addr)
-    out: list[tuple[Clip, EvaluationResult]] = []
+    out = result.pairs
     for ci, clip in enumerate(clips):
         if first is not None and ci == first[0]:
             failed = min(((k, r) for k, (r, _) in done.items() if k[0] == ci and not r.ok),
@@ -326,9 +333,9 @@ def evaluate_clips(client, program: str, clips: Sequence[Clip], *,
             out.append((clip, failed[1]))
             for f in base_futs.values():
                 f.cancel()
-            return Fanout(out, tasks)
+            return result
         keys = sorted(k for k in done if k[0] == ci)
         curves, source, secs = base_futs[clip.name].result()
         parts = {q: [done[k][0] for k in keys if k[2] == q] for q in qualities}
         out.append((clip, merge_clip(clip, parts, curves, source, secs)))
-    return Fanout(out, tasks)
+    return result
