@@ -987,3 +987,30 @@ def test_a_failure_message_cannot_drive_the_terminal():
     assert res.failure.kind == "exception"
     assert not any(ord(c) < 32 and c not in "\n\t" for c in res.failure.message)
     assert "\x1b" not in res.to_json() and "PASSED" in res.failure.message
+
+
+def test_credits_for_waiting_cannot_add_up_past_the_evaluations_limit(monkeypatch):
+    """Every call overruns its limit while its threads (as far as the evaluator can tell)
+    wait for a CPU the whole time: each call's credit is capped at MAX_CREDIT of its own
+    limit, and all of them together at MAX_CREDIT of the evaluation's, so the evaluation
+    stops within (1 + MAX_CREDIT) of its limit, not after (calls x 4 limits). (A real
+    program gets near this with a few dozen spinning helpers pinned to one CPU; the wait
+    is simulated here so the test does not depend on the scheduler.)"""
+    from codecnb.sandbox import cpuwait
+    t0 = time.monotonic()
+    monkeypatch.setattr(cpuwait, "runqueue_wait", lambda pids: time.monotonic() - t0)
+    program = HEADER + """
+import time
+def encode(frames, quality):
+    time.sleep(1.53)  # just past the third credit: almost all of the call is credited
+    return frames.tobytes()
+def decode(data):
+    time.sleep(1.53)
+    return np.frombuffer(data, np.uint8).reshape(1, 48, 64, 3)
+"""
+    limits = Limits(segment_timeout_s=0.5, evaluation_timeout_s=2.0, startup_timeout_s=30)
+    start = time.monotonic()
+    res = run(program, limits=limits, segment_frames=1)  # 16 calls of 1.53 s each
+    took = time.monotonic() - start
+    assert not res.ok and res.failure.kind == "timeout", res.failure
+    assert took < (1 + cpuwait.MAX_CREDIT) * limits.evaluation_timeout_s + 3, took  # was 25 s, "ok"

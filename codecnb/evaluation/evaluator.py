@@ -27,6 +27,7 @@ from codecnb.metrics.bdrate import bd_psnr, bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
 from codecnb.rd import RDCurve, Track, bd_or_none, measure
 from codecnb.sandbox import verify
+from codecnb.sandbox.cpuwait import MAX_CREDIT, CreditBudget
 from codecnb.sandbox.failures import Failure
 from codecnb.sandbox.isolation import SandboxPlan, plan as sandbox_plan
 from codecnb.sandbox.limits import Limits
@@ -148,6 +149,9 @@ class _Run:
         self.plan, self.limits = plan, limits
         self.layers: set[str] | None = None
         common = dict(plan=plan, limits=limits, policy=policy)
+        # every credit of every process draws on this: the evaluation (and its start-up,
+        # below) lasts at most 1 + MAX_CREDIT times its limit, however many calls overrun
+        self.budget = CreditBudget(MAX_CREDIT * limits.evaluation_timeout_s)
         self.procs: list[SandboxProcess] = []
         self.encoder = self._spawn("encode", program, self.raw, self.max_bits, common)
         self.decoders = {q: self._spawn("decode", program, self.max_bits, self.raw, common)
@@ -157,6 +161,7 @@ class _Run:
 
     def _spawn(self, role, program, in_size, out_size, common) -> SandboxProcess:
         p = SandboxProcess(role, program, in_size=in_size, out_size=out_size, **common)
+        p.wait_credit.budget = self.budget
         self.procs.append(p)
         return p
 
@@ -166,8 +171,11 @@ class _Run:
         that start-up overlaps it."""
         if not self.ready:
             rlimits = self.limits.rlimits(own_uid=self.plan.jail)
+            loading = CreditBudget(MAX_CREDIT * self.limits.startup_timeout_s, self.budget)
             for p in self.procs:  # each loads the program alone, then is frozen
+                p.wait_credit.budget = loading
                 p.wait_ready(deadline + self.credit())
+                p.wait_credit.budget = self.budget
                 held = set(verify.check_process(p.proc.pid, p.cgroup, self.plan,
                                                 self.limits, rlimits))
                 self.layers = held if self.layers is None else self.layers & held

@@ -10,7 +10,10 @@ run-queue wait the candidate's threads gathered during the call, and keeps waiti
 Sleeping (``time.sleep``, a blocked read) is not run-queue wait: a program that hangs that
 way still times out on time. A program could starve its own main thread with its own
 threads to gather wait; the credit is therefore capped at :data:`MAX_CREDIT` times the
-call's own limit, so no call lasts longer than ``1 + MAX_CREDIT`` times its limit.
+call's own limit, so no call lasts longer than ``1 + MAX_CREDIT`` times its limit. Credits
+also draw on a :class:`CreditBudget` shared by every process of an evaluation (and one of its
+start-up), so a program that overruns every call cannot add up credits without bound: the
+whole evaluation (its start-up) lasts at most ``1 + MAX_CREDIT`` times its own limit too.
 
 References
 ----------
@@ -18,6 +21,7 @@ References
 """
 from __future__ import annotations
 
+import math
 import os
 import time
 from typing import Callable, Iterable
@@ -56,6 +60,30 @@ def runqueue_wait(pids: Iterable[int]) -> float:
     return most / 1e9
 
 
+class CreditBudget:
+    """Seconds of credit left to a whole stage (every call of every process in it).
+
+    Parameters
+    ----------
+    seconds : float
+        The most all credits together may add (``MAX_CREDIT`` times the stage's limit).
+    within : CreditBudget, optional
+        A larger budget this one is part of (start-up within the evaluation): a credit
+        draws on both.
+    """
+
+    def __init__(self, seconds: float = math.inf, within: "CreditBudget | None" = None):
+        self.left, self.within = max(0.0, seconds), within
+
+    def available(self) -> float:
+        return min(self.left, self.within.available() if self.within else math.inf)
+
+    def spend(self, seconds: float) -> None:
+        self.left -= seconds
+        if self.within is not None:
+            self.within.spend(seconds)
+
+
 class WaitCredit:
     """The run-queue wait credited to one process's calls.
 
@@ -63,6 +91,8 @@ class WaitCredit:
     ----------
     pids : callable returning iterable of int
         The processes whose threads do the candidate's work (read at each look).
+    budget : CreditBudget, optional
+        What every call's credit draws on (the evaluation's; unbounded if not given).
 
     Attributes
     ----------
@@ -71,8 +101,9 @@ class WaitCredit:
         evaluation's deadline too).
     """
 
-    def __init__(self, pids: Callable[[], Iterable[int]]):
+    def __init__(self, pids: Callable[[], Iterable[int]], budget: CreditBudget | None = None):
         self._pids = pids
+        self.budget = budget or CreditBudget()
         self.total = 0.0
         self._start = self._cap = self._given = 0.0
 
@@ -91,9 +122,10 @@ class WaitCredit:
         """Seconds to add to the current call's deadline now that it has passed (0.0: the
         call has timed out)."""
         waited = min(runqueue_wait(self._pids()) - self._start, self._cap)
-        step = waited - self._given
+        step = min(waited - self._given, self.budget.available())
         if step < _MIN_STEP:
             return 0.0
+        self.budget.spend(step)
         self._given += step
         self.total += step
         return step
