@@ -1014,3 +1014,25 @@ def decode(data):
     took = time.monotonic() - start
     assert not res.ok and res.failure.kind == "timeout", res.failure
     assert took < (1 + cpuwait.MAX_CREDIT) * limits.evaluation_timeout_s + 3, took  # was 25 s, "ok"
+
+
+def test_a_boot_credited_for_waiting_leaves_the_load_its_time(monkeypatch):
+    """On a machine so busy that the bootstrap's "boot" comes after the start-up deadline
+    (credited: it was waiting for a CPU), the load that follows is not timed out at once
+    for the deadline the credit had moved (an honest program failed with a load timeout)."""
+    from codecnb.sandbox import cpuwait
+    from codecnb.sandbox.process import SandboxProcess
+    t0 = time.monotonic()
+    monkeypatch.setattr(cpuwait, "runqueue_wait", lambda pids: time.monotonic() - t0)
+    receive = SandboxProcess.receive
+
+    def late_boot(self, deadline, stage):
+        if not self.booted:  # the boot arrives 0.3 s after the deadline
+            time.sleep(max(0.0, deadline - time.monotonic()) + 0.3)
+        return receive(self, deadline, stage)
+    monkeypatch.setattr(SandboxProcess, "receive", late_boot)
+    res = run(HEADER + "def encode(frames, quality):\n    return frames.tobytes()\n"
+              "def decode(data):\n    return np.frombuffer(data, np.uint8).reshape(4, 48, 64, 3)\n",
+              frames=4, limits=Limits(segment_timeout_s=8, evaluation_timeout_s=60,
+                                      startup_timeout_s=0.5))
+    assert res.ok, res.failure

@@ -241,6 +241,7 @@ class SandboxProcess:
         """Let the program load (its module code runs now), and wait until it has."""
         if not self.booted:
             self.boot(deadline)
+            deadline += self.wait_credit.given  # the boot's credit: the load's time too
         self.wait_credit.begin(deadline)
         self._send({"op": "load"}, deadline, "load")
         protocol.check_ready(self.receive(deadline, "load"))
