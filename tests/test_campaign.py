@@ -296,10 +296,9 @@ def test_resume_fails_an_orphan_without_its_program_and_runs_nothing_in_its_plac
 
 
 def test_four_workers_on_sqlite_for_24_iterations(tmp_path):
-    # the store under four writers (fan-out has its own campaign test, tests/test_fanout.py)
     proc = codecnb("run", "--iterations", "24", "--workers", "4", "--frames", "2", "--source",
-                   "synthetic:pan?size=64x48&frames=2", "--qualities", "40,80", "--no-fanout",
-                   cwd=tmp_path, timeout=1500)
+                   "synthetic:pan?size=64x48&frames=2", "--qualities", "40,80", cwd=tmp_path,
+                   timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     c = client(f"sqlite:///{tmp_path}/mlruns/mlflow.db")
     _, parent, kids = candidate_runs(c)

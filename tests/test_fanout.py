@@ -8,6 +8,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -209,3 +210,45 @@ def test_campaign_fans_out_over_both_workers_and_a_crash_on_clip_2_fails_it(test
     assert kids["3"].info.status == "FINISHED", kids["3"].data.tags.get(R.FAILURE_MESSAGE)
     spans = [(k.info.start_time, k.info.end_time) for k in kids.values()]
     assert all(sum(s <= t < e for s, e in spans) <= 2 for t, _ in spans)
+
+
+# -- results taken before the merge --------------------------------------------------------
+#: (start, frames) of each finished task of the test below (an in-process cluster shares it)
+FINISHED: list = []
+
+
+def _counted_segment_task(*args, **kw):
+    from codecnb.evaluation import fanout
+    out = fanout._real_segment_task(*args, **kw)
+    FINISHED.append(args[2:4])
+    return out
+
+
+def _wait_for_every_task(frames: int) -> None:
+    deadline = time.monotonic() + 120
+    while len(FINISHED) < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
+def test_every_task_result_is_merged_when_tasks_finish_together(monkeypatch):
+    """Tasks that finished while the first result was being handled were counted as done
+    but never taken, and the merge then lacked them (IndexError or "no RD points to pool"
+    in campaigns on a busy machine). Here the first result's handling waits until every
+    task has finished: all four must still be merged, equal to the unsplit evaluation."""
+    from distributed import Client, LocalCluster
+
+    from codecnb.evaluation import evaluate, fanout
+    source = "synthetic:pan?size=64x48&frames=4"
+    clip = Clip(source, 0, 4, None, "train", "pan")
+    FINISHED.clear()
+    monkeypatch.setattr(fanout, "_real_segment_task", fanout._segment_task, raising=False)
+    monkeypatch.setattr(fanout, "_segment_task", _counted_segment_task)
+    with LocalCluster(n_workers=1, threads_per_worker=4, processes=False,
+                      dashboard_address=None) as cluster, Client(cluster) as client:
+        got = fanout.evaluate_clips(client, GOOD, [clip], qualities=QUALITIES,
+                                    segment_frames=SEGMENT, progress=_wait_for_every_task)
+    assert len(got.tasks) == 4 and len(FINISHED) == 4
+    (_, merged), = got.pairs
+    whole = evaluate(GOOD, source, qualities=list(QUALITIES), segment_frames=SEGMENT,
+                     baselines=())
+    assert merged.ok and [p.bytes for p in merged.points] == [p.bytes for p in whole.points]

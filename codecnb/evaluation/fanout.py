@@ -312,7 +312,9 @@ def evaluate_clips(client, program: str, clips: Sequence[Clip], *,
                 for other, k in futures.items():   # tasks that can no longer matter
                     if not needed(k) and not other.done():
                         other.cancel()
-            if all(f.done() or not needed(k) for f, k in futures.items()):
+            # every result that can still matter has been taken (not merely finished: a
+            # finished future not yet yielded here would be missing from the merge)
+            if all(k in done or not needed(k) for k in futures.values()):
                 break
     except BaseException:   # a task raised (not a candidate's failure): stop the rest
         client.cancel(list(futures) + list(base_futs.values()))
