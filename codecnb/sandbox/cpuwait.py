@@ -9,7 +9,7 @@ run-queue wait the candidate's threads gathered during the call, and keeps waiti
 
 Sleeping (``time.sleep``, a blocked read) is not run-queue wait: a program that hangs that
 way still times out on time. A program could starve its own main thread with its own
-threads to gather wait; the credit is therefore capped at :data:`MAX_CREDIT` times the
+threads, or spin helper threads beside a sleeping one, to gather wait; the credit is therefore capped at :data:`MAX_CREDIT` times the
 call's own limit, so no call lasts longer than ``1 + MAX_CREDIT`` times its limit. Credits
 also draw on a :class:`CreditBudget` shared by every process of an evaluation (and one of its
 start-up), so a program that overruns every call cannot add up credits without bound: the
