@@ -823,20 +823,26 @@ def test_stale_groups_of_dead_evaluators_are_swept():
     assert not any(folder.exists() for folder in stale)
 
 
-def test_frozen_groups_of_an_evaluator_without_janitor_are_killed_and_swept():
-    """An evaluator killed together with its janitor leaves frozen processes, which the
-    parent-death kill cannot reach: older than any evaluation may last, they are thawed,
-    killed and removed at the next start."""
-    from codecnb.sandbox import cgroups
-    h = sandbox_plan().cgroups
-    name = "codecnb-999998-0badc0de"
-    groups = [parent.parent / name / "decode-1" for parent in h.parents.values()]
+def _group_with_a_sleeper(h, folder: str, group: str):
+    """A group ``folder/group`` in every hierarchy of ``h`` holding a ``sleep 600``
+    process: (the groups, the process)."""
+    groups = [parent.parent / folder / group for parent in h.parents.values()]
     for g in groups:
         g.mkdir(parents=True, exist_ok=True)
     files = " ".join(str(g / "cgroup.procs") for g in groups)
     sleeper = subprocess.Popen(["sh", "-c", f"for f in {files}; do echo $$ > $f; done; "
                                 "exec sleep 600"])
     time.sleep(0.3)
+    return groups, sleeper
+
+
+def test_frozen_groups_of_an_evaluator_without_janitor_are_killed_and_swept():
+    """An evaluator killed together with its janitor leaves frozen processes, which the
+    parent-death kill cannot reach: older than any evaluation may last, they are thawed,
+    killed and removed at the next start."""
+    from codecnb.sandbox import cgroups
+    h = sandbox_plan().cgroups
+    groups, sleeper = _group_with_a_sleeper(h, "codecnb-999998-0badc0de", "decode-1")
     freezer = next((g for g in groups if (g / "freezer.state").exists()), None)
     if freezer is not None:
         (freezer / "freezer.state").write_text("FROZEN")
@@ -851,15 +857,9 @@ def test_groups_of_a_live_evaluator_are_never_killed_by_another():
     sweep, or this suite run beside a campaign, never kills them."""
     from codecnb.sandbox import cgroups
     h = sandbox_plan().cgroups
-    name = f"codecnb-{os.getpid()}-0badc0d1"  # this process: alive, started before
-    groups = [parent.parent / name / "encode-1" for parent in h.parents.values()]
-    for g in groups:
-        g.mkdir(parents=True, exist_ok=True)
-    files = " ".join(str(g / "cgroup.procs") for g in groups)
-    sleeper = subprocess.Popen(["sh", "-c", f"for f in {files}; do echo $$ > $f; done; "
-                                "exec sleep 600"])
+    # this process: alive, started before the folder
+    groups, sleeper = _group_with_a_sleeper(h, f"codecnb-{os.getpid()}-0badc0d1", "encode-1")
     try:
-        time.sleep(0.3)
         cgroups.sweep_stale(h, kill_age_s=-1)
         assert sleeper.poll() is None and all(g.exists() for g in groups)
     finally:

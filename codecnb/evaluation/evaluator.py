@@ -185,7 +185,7 @@ class _Run:
     def credit(self) -> float:
         """Seconds the processes waited for a CPU that were added to their deadlines
         (:mod:`codecnb.sandbox.cpuwait`); the whole evaluation's deadline grows by them."""
-        return sum(p.wait_credit.total for p in self.procs)
+        return self.budget.spent
 
     def close(self) -> None:
         for p in self.procs:

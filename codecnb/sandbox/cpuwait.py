@@ -70,16 +70,22 @@ class CreditBudget:
     within : CreditBudget, optional
         A larger budget this one is part of (start-up within the evaluation): a credit
         draws on both.
+
+    Attributes
+    ----------
+    spent : float
+        Seconds credited so far (the evaluator adds them to the whole evaluation's deadline).
     """
 
     def __init__(self, seconds: float = math.inf, within: "CreditBudget | None" = None):
-        self.left, self.within = max(0.0, seconds), within
+        self.seconds, self.within, self.spent = max(0.0, seconds), within, 0.0
 
     def available(self) -> float:
-        return min(self.left, self.within.available() if self.within else math.inf)
+        return min(self.seconds - self.spent,
+                   self.within.available() if self.within else math.inf)
 
     def spend(self, seconds: float) -> None:
-        self.left -= seconds
+        self.spent += seconds
         if self.within is not None:
             self.within.spend(seconds)
 
@@ -93,18 +99,11 @@ class WaitCredit:
         The processes whose threads do the candidate's work (read at each look).
     budget : CreditBudget, optional
         What every call's credit draws on (the evaluation's; unbounded if not given).
-
-    Attributes
-    ----------
-    total : float
-        Seconds credited over every call so far (the evaluator adds them to the whole
-        evaluation's deadline too).
     """
 
     def __init__(self, pids: Callable[[], Iterable[int]], budget: CreditBudget | None = None):
         self._pids = pids
         self.budget = budget or CreditBudget()
-        self.total = 0.0
         self._start = self._cap = self._given = 0.0
 
     @property
@@ -127,5 +126,4 @@ class WaitCredit:
             return 0.0
         self.budget.spend(step)
         self._given += step
-        self.total += step
         return step
