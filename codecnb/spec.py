@@ -197,9 +197,11 @@ class EvaluationSpec:
         return ImportPolicy().widened(*self.allow_imports)
 
     def group(self) -> dict[str, str]:
-        """What makes results comparable: evaluator version, the clips and their windows,
-        qualities and segment size (limits and cache settings do not change numbers)."""
-        clips = ";".join(f"{c.uri}|{c.start}|{c.frames}|{c.resize}" for c in self.suite.train)
+        """What makes results comparable: evaluator version, the training and validation
+        clips and their windows, qualities and segment size (limits and cache settings do
+        not change numbers; held-out clips are only checked afterwards)."""
+        clips = ";".join(f"{c.uri}|{c.start}|{c.frames}|{c.resize}"
+                         for c in self.suite.clips_of(("train", "validation")))
         return {"evaluator_version": self.evaluator_version, "clips": clips,
                 "qualities": ",".join(map(str, self.qualities)),
                 "segment_frames": str(self.segment_frames)}

@@ -456,3 +456,52 @@ name = "held"
         for p in c["result"]["points"]:
             assert 20 < p["psnr_y"] < 60 and p["bytes"] > 0
             assert p["kbps"] == pytest.approx(8 * p["bytes"] * 25 / p["frames"] / 1000)
+
+
+# -- validation clips ----------------------------------------------------------------------
+def test_the_loader_takes_validation_clips_and_keeps_them_apart(tmp_path):
+    path = write(tmp_path, '[[clip]]\nuri = "a.mp4"\n[[clip]]\nuri = "b.mp4"\n'
+                           'role = "validation"\n[[clip]]\nuri = "c.mp4"\nrole = "heldout"\n')
+    suite = load_suite(path)
+    assert [c.name for c in suite.train] == ["a"]
+    assert [c.name for c in suite.validation] == ["b"] and suite.validation[0].validation
+    assert [c.name for c in suite.heldout] == ["c"]
+    assert [c.name for c in suite.clips_of(("validation", "train"))] == ["a", "b"]
+    assert Suite.from_dict(suite.to_dict()) == suite
+    with pytest.raises(SuiteError, match="no training clip"):
+        Suite("x", (Clip("a.mp4", role="validation"),))
+
+
+def test_validation_numbers_are_measured_but_never_reach_a_prompt_or_the_tuner(testdata):
+    from codecnb.generators.candidate import Candidate
+    from codecnb.generators.history import History
+    from codecnb.generators.prompting import feedback, task_prompt
+    from codecnb.spec import build_spec
+    suite = Suite("val", (
+        Clip(str(testdata / "park_joy_480x270.y4m"), 0, 2, (96, 54), "train", "park"),
+        Clip(str(testdata / "bikes.mp4"), 26, 2, (96, 40), "validation", "secretclip")))
+    r = evaluate_suite(COARSE, suite, qualities=[30, 60, 90])   # a campaign's default roles
+    assert r.ok, r.failure
+    assert [(c.name, c.clip.role) for c in r.clips] == [("park", "train"),
+                                                        ("secretclip", "validation")]
+    assert [c.name for c in r.train] == ["park"] and list(r.per_clip) == ["park"]
+    val = r.validation_bd_rate["jpeg"]
+    assert val == pytest.approx(r.clips[1].result.bd_rate["jpeg"]) and val != r.bd_rate["jpeg"]
+    # the score, the pooled points and the history are the training clip's alone
+    assert r.bd_rate["jpeg"] == pytest.approx(r.clips[0].result.bd_rate["jpeg"])
+    assert [p.bytes for p in r.points] == [p.bytes for p in r.clips[0].result.points]
+    m = suite_metrics(r)
+    assert m["validation_bd_rate_jpeg"] == pytest.approx(val)
+    assert m["validation_gap_jpeg"] == pytest.approx(val - r.bd_rate["jpeg"])
+    assert any(k.startswith("validation.secretclip.") for k in m)
+    assert not any(k.startswith("clip.secretclip.") for k in m)
+    history = History()
+    entry = history.add(Candidate(program=COARSE, generator="offline", parents=[]), r)
+    text = task_prompt(history, entry, mode="rewrite") + feedback(entry)
+    assert "secretclip" not in text and "validation" not in text
+    for v in r.clips[1].result.bd_rate.values():
+        if v is not None:
+            assert f"{100 * v:+.2f}" not in text
+    # the tuner's clips and the smoke stage are training clips only
+    spec = build_spec(suite=suite, qualities=[30, 60, 90])
+    assert [c.name for c in spec.suite.train] == ["park"] and spec.clip.name == "park"

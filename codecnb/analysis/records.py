@@ -55,6 +55,13 @@ class CandidateRecord:
     per_clip : dict of str to dict
         Suite campaigns: training clip -> baseline -> BD-rate (fraction), from the
         ``clip.{NAME}.bd_rate_{B}`` metrics; empty for one clip.
+    validation : dict of str to float
+        Validation clips (evaluated with the training clips, never shown to a generator):
+        ``bd_rate_{B}`` and ``gap_{B}`` (validation minus training BD-rate) per baseline;
+        empty when the suite has no validation clip.
+    validation_clips : dict of str to dict
+        Validation clip -> baseline -> BD-rate (fraction), from the
+        ``validation.{NAME}.bd_rate_{B}`` metrics.
     heldout_clips : dict of str to dict
         Held-out clip -> baseline -> BD-rate (fraction), from the
         ``heldout.{NAME}.bd_rate_{B}`` metrics of the held-out check; empty when the
@@ -90,6 +97,8 @@ class CandidateRecord:
     heldout: dict[str, float] = field(default_factory=dict)
     per_clip: dict[str, dict[str, float]] = field(default_factory=dict)
     heldout_clips: dict[str, dict[str, float]] = field(default_factory=dict)
+    validation: dict[str, float] = field(default_factory=dict)
+    validation_clips: dict[str, dict[str, float]] = field(default_factory=dict)
     clips: list[tuple[str, str]] = field(default_factory=list)
 
     @property
@@ -101,6 +110,14 @@ class CandidateRecord:
         """The suite's name when the candidate was measured on a suite (source param
         ``suite:NAME``), else ""."""
         return self.source[len("suite:"):] if self.source.startswith("suite:") else ""
+
+    def selection_bd_rate(self, baseline: str) -> float | None:
+        """The BD-rate against ``baseline`` that choices which must generalise use (the
+        reported best, the leaderboard's order): the validation clips' mean when the suite
+        has validation clips, else the training score (fraction; None when undefined)."""
+        if self.validation or any(role == "validation" for _, role in self.clips):
+            return self.validation.get(f"bd_rate_{baseline}")
+        return self.bd_rate.get(baseline)
 
     @classmethod
     def from_run(cls, run) -> "CandidateRecord":
@@ -126,6 +143,9 @@ class CandidateRecord:
             heldout={k[len("heldout_"):]: v for k, v in m.items()
                      if k.startswith(("heldout_bd_rate_", "heldout_gap_"))},
             per_clip=_per_clip(m, "clip."), heldout_clips=_per_clip(m, "heldout."),
+            validation={k[len("validation_"):]: v for k, v in m.items()
+                        if k.startswith(("validation_bd_rate_", "validation_gap_"))},
+            validation_clips=_per_clip(m, "validation."),
             clips=_clips(p.get("clips", "")),
             group=p.get(R.GROUP_PARAM) or "|".join(
                 p.get(k, "?") for k in ("evaluator_version", "source", "start", "frames",

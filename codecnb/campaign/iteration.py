@@ -133,6 +133,14 @@ class Outcome:
     worker: str = ""
     #: suite clip -> baseline -> BD-rate, training clips only ({} for one clip)
     per_clip: dict = field(default_factory=dict)
+    #: baseline -> mean BD-rate over the suite's validation clips ({} without them); for
+    #: the campaign's reported best only, never handed to a generator
+    validation_bd_rate: dict = field(default_factory=dict)
+
+    def selection_bd_rate(self, baseline: str) -> float | None:
+        """The BD-rate a choice that must generalise uses: validation when measured."""
+        scores = self.validation_bd_rate or self.bd_rate
+        return scores.get(baseline)
 
     @property
     def ok(self) -> bool:
@@ -155,7 +163,8 @@ def write_outcome(out_dir: Path, result) -> None:
               for p in result.points]
     o = Outcome(result.status, result.failure.to_dict() if result.failure else None,
                 dict(result.bd_rate), points, result.timings.get("total", 0.0),
-                per_clip=dict(getattr(result, "per_clip", None) or {}))
+                per_clip=dict(getattr(result, "per_clip", None) or {}),
+                validation_bd_rate=dict(getattr(result, "validation_bd_rate", None) or {}))
     (Path(out_dir) / "outcome.json").write_text(jsonio.dumps(o.to_dict()))
 
 

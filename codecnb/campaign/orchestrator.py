@@ -149,7 +149,8 @@ class Campaign:
             self.totals.tokens += int(sum(m.get(f"tokens_{t}", 0) for t in
                                           ("input", "output", "cache_write", "cache_read")))
             if k.info.status in ("FINISHED", "FAILED"):
-                self.totals.record(k.info.status == "FINISHED", m.get("bd_rate_jpeg"),
+                self.totals.record(k.info.status == "FINISHED",
+                                   m.get("validation_bd_rate_jpeg", m.get("bd_rate_jpeg")),
                                    k.info.run_id)
         self.sha_run = {k.data.tags.get(R.SHA, ""): k.info.run_id for k in kids}
         self.next_iteration = 1 + max([int(k.data.tags.get(R.ITERATION, 0)) for k in kids],
@@ -204,7 +205,7 @@ class Campaign:
             self.history.add(cand, _OutcomeResult(outcome))
         else:  # a re-run of an orphan: rebuild its entry from MLflow
             self.history.entries += R.history_of(self.c, [self.c.get_run(rid)]).entries
-        self.totals.record(outcome.ok, outcome.bd_rate.get("jpeg"), rid)
+        self.totals.record(outcome.ok, outcome.selection_bd_rate("jpeg"), rid)
         self._log_totals()
         if self.progress:
             self.progress(self.totals)

@@ -91,6 +91,7 @@ def _run_suite(args: argparse.Namespace, text: str, qualities: list[int],
                limits: Limits) -> int:
     from codecnb.evaluation.suite import evaluate_suite, heldout_metrics
     from codecnb.suites import load_suite
+    from codecnb.suites.suite import ROLES
     given = [f for f in ("source", "frames", "start", "resize") if getattr(args, f) is not None]
     if given:
         raise CodecnbError(f"--suite and --{given[0]} exclude each other (a suite gives each "
@@ -101,12 +102,12 @@ def _run_suite(args: argparse.Namespace, text: str, qualities: list[int],
     result = evaluate_suite(text, suite, qualities=qualities, limits=limits,
                             policy=ImportPolicy().widened(*args.allow_import),
                             segment_frames=config.resolve("segment_frames", args.segment_frames),
-                            roles=("train", "heldout"), vmaf=args.vmaf)
+                            roles=ROLES, vmaf=args.vmaf)
     if args.json:
         sys.stdout.write(result.to_json() + "\n")
         return 0 if result.ok else 1
-    print(f"suite {suite.name}: {len(suite.train)} training, {len(suite.heldout)} held-out "
-          f"clips")
+    print(f"suite {suite.name}: {len(suite.train)} training, {len(suite.validation)} "
+          f"validation, {len(suite.heldout)} held-out clips")
     if result.smoke:
         sm = result.smoke
         print(f"smoke stage: {sm['status']} in {sm['seconds']:.2f} s ({sm['frames']} frames of "
@@ -123,13 +124,16 @@ def _run_suite(args: argparse.Namespace, text: str, qualities: list[int],
                       f"   BD-PSNR {fmt(r.bd_psnr[name], '+.3f')} dB")
     print()
     if result.ok:
-        gaps = heldout_metrics(result.heldout_bd_rate, result.bd_rate)
+        gaps = {**heldout_metrics(result.validation_bd_rate, result.bd_rate, "validation"),
+                **heldout_metrics(result.heldout_bd_rate, result.bd_rate)}
         for name in result.bd_rate:
             line = (f"suite score against {name:<6} {pct(result.bd_rate[name])} (mean over "
                     f"{len(result.train)} training clips)")
-            if name in result.heldout_bd_rate:
-                line += (f"   held-out {pct(result.heldout_bd_rate[name])}"
-                         f"   gap {pct(gaps.get(f'heldout_gap_{name}'))}")
+            for role, label, scores in (("validation", "validation", result.validation_bd_rate),
+                                        ("heldout", "held-out", result.heldout_bd_rate)):
+                if name in scores:
+                    line += (f"   {label} {pct(scores[name])}"
+                             f"   gap {pct(gaps.get(f'{role}_gap_{name}'))}")
             print(line)
     else:
         f = result.failure

@@ -152,6 +152,9 @@ class SuiteResult:
     bd_rate, bd_psnr : dict of str to float or None
         The suite score: mean over the training clips of their BD-rate (fraction) and
         BD-PSNR (dB) against each baseline; None when any clip's value is undefined.
+    validation_bd_rate, validation_bd_psnr : dict of str to float or None
+        The same over the validation clips; empty unless they were evaluated. Never shown to
+        a generator or the tuner; it chooses the campaign's reported best.
     heldout_bd_rate, heldout_bd_psnr : dict of str to float or None
         The same over the held-out clips; empty unless they were evaluated.
     points : list of RDPoint
@@ -182,6 +185,8 @@ class SuiteResult:
     program_sha256: str
     heldout_bd_rate: dict[str, float | None] = field(default_factory=dict)
     heldout_bd_psnr: dict[str, float | None] = field(default_factory=dict)
+    validation_bd_rate: dict[str, float | None] = field(default_factory=dict)
+    validation_bd_psnr: dict[str, float | None] = field(default_factory=dict)
     points: list[RDPoint] = field(default_factory=list)
     smoke: dict | None = None
     isolation: list[str] = field(default_factory=list)
@@ -214,7 +219,11 @@ class SuiteResult:
 
     @property
     def train(self) -> list[ClipResult]:
-        return [c for c in self.clips if not c.clip.heldout]
+        return [c for c in self.clips if c.clip.role == "train"]
+
+    @property
+    def validation(self) -> list[ClipResult]:
+        return [c for c in self.clips if c.clip.validation]
 
     @property
     def heldout(self) -> list[ClipResult]:
@@ -238,6 +247,8 @@ class SuiteResult:
                 "stage": self.stage, "bd_rate": self.bd_rate, "bd_psnr": self.bd_psnr,
                 "heldout_bd_rate": self.heldout_bd_rate,
                 "heldout_bd_psnr": self.heldout_bd_psnr,
+                "validation_bd_rate": self.validation_bd_rate,
+                "validation_bd_psnr": self.validation_bd_psnr,
                 "clips": [c.to_dict(per_frame) for c in self.clips],
                 "points": [p.to_dict(per_frame) for p in self.points],
                 "smoke": self.smoke, "qualities": self.qualities,
@@ -261,6 +272,8 @@ class SuiteResult:
                    program_sha256=d["program_sha256"],
                    heldout_bd_rate=d.get("heldout_bd_rate", {}),
                    heldout_bd_psnr=d.get("heldout_bd_psnr", {}),
+                   validation_bd_rate=d.get("validation_bd_rate", {}),
+                   validation_bd_psnr=d.get("validation_bd_psnr", {}),
                    points=[RDPoint(**p) for p in d.get("points", [])], smoke=d.get("smoke"),
                    isolation=d.get("isolation", []),
                    evaluator_version=d.get("evaluator_version", EVALUATOR_VERSION),
@@ -303,7 +316,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
                    segment_frames: int = DEFAULT_SEGMENT_FRAMES, limits: Limits = Limits(),
                    policy: ImportPolicy = ImportPolicy(),
                    baselines: Sequence[str] = DEFAULT_BASELINES,
-                   baseline_cache=True, roles: Sequence[str] = ("train",),
+                   baseline_cache=True, roles: Sequence[str] = ("train", "validation"),
                    smoke: bool = True, smoke_timeout_s: float = SMOKE_TIMEOUT_S,
                    client=None, progress: Callable[[int], None] | None = None,
                    isolation=None, vmaf: bool = False,
@@ -319,10 +332,12 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
         The clips; their windows (start, frames, resize) come with them.
     qualities, segment_frames, limits, policy, baselines, baseline_cache, isolation
         As for :func:`codecnb.evaluation.evaluate`, applied to every clip.
-    roles : sequence of {"train", "heldout"}
-        Which clips to evaluate. Campaigns use the default (training clips only): held-out
-        numbers must never reach a generator. ``("train", "heldout")`` for a user's look at
-        everything (``codecnb eval --suite``).
+    roles : sequence of {"train", "validation", "heldout"}
+        Which clips to evaluate. Campaigns use the default (training and validation clips):
+        validation numbers choose the reported best but never reach a generator or the
+        tuner, and held-out numbers only come from ``codecnb verify``. ``("train",
+        "validation", "heldout")`` for a user's look at everything (``codecnb eval
+        --suite``).
     smoke : bool
         Run the smoke stage (:func:`smoke_test`) first and stop there if it fails.
     smoke_timeout_s : float
@@ -354,8 +369,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
     t0 = time.perf_counter()
     text = Path(program).read_text() if isinstance(program, Path) else program
     qualities = [int(q) for q in qualities]
-    clips = [c for role in ("train", "heldout") if role in roles
-             for c in (suite.train if role == "train" else suite.heldout)]
+    clips = list(suite.clips_of(roles))
     timings: dict[str, float] = {"smoke": 0.0, "full": 0.0, "candidate": 0.0}
     smoke_info = None
     fanout: dict = {}
@@ -390,7 +404,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
                   isolation=isolation, vmaf=vmaf)
     if client is not None:
         from codecnb.evaluation.fanout import evaluate_clips
-        keep = 1 if clips and not clips[0].heldout else 0   # for a look at the first clip
+        keep = 1 if clips and clips[0].role == "train" else 0   # a look at the first clip
         with released() if released is not None else contextlib.nullcontext():
             fanned = evaluate_clips(client, text, clips, progress=progress, prepare=prepare,
                                     keep_frames=keep, **common)
@@ -398,7 +412,7 @@ def evaluate_suite(program: str | Path, suite: Suite, *,
     else:
         pairs = []
         for i, clip in enumerate(clips):
-            keep = 1 if i == 0 and not clip.heldout else 0   # for a look at the first clip
+            keep = 1 if i == 0 and clip.role == "train" else 0   # a look at the first clip
             res = evaluate(text, clip.uri, start=clip.start, frames=clip.frames,
                            resize=clip.resize, progress=progress, keep_frames=keep, **common)
             pairs.append((clip, res))
@@ -423,7 +437,8 @@ def _summarise(suite, text, qualities, status, failure, stage, results, smoke_in
         names = list(getattr(group[0].result, attr))
         return {b: _mean_or_none([getattr(c.result, attr).get(b) for c in group]) for b in names}
 
-    train = [c for c in results if not c.clip.heldout]
+    train = [c for c in results if c.clip.role == "train"]
+    valid = [c for c in results if c.clip.validation]
     held = [c for c in results if c.clip.heldout]
     ok = status == "ok"
     points, bases = [], {}
@@ -439,6 +454,8 @@ def _summarise(suite, text, qualities, status, failure, stage, results, smoke_in
         bd_psnr=score(train, "bd_psnr") if ok else {},
         heldout_bd_rate=score(held, "bd_rate") if ok else {},
         heldout_bd_psnr=score(held, "bd_psnr") if ok else {},
+        validation_bd_rate=score(valid, "bd_rate") if ok else {},
+        validation_bd_psnr=score(valid, "bd_psnr") if ok else {},
         qualities=list(qualities), program_sha256=program_hash(text),
         program_bytes=len(text.encode()), points=points,
         smoke=smoke_info, isolation=list(layers), timings=timings, baselines=bases,
@@ -475,14 +492,19 @@ def evaluate_spec(program: str | Path, spec, **kw) -> SuiteResult:
 
 
 # -- names for tracking ------------------------------------------------------------------
+#: The MLflow key prefix of a clip's own metrics, per role.
+_METRIC_PREFIX = {"train": "clip", "validation": "validation", "heldout": "heldout"}
+
 def suite_metrics(result: SuiteResult) -> dict[str, float]:
     """Flat metric name -> value for MLflow (None values are left out).
 
     ``bd_rate_{B}`` / ``bd_psnr_{B}``: the suite score (as for one clip, so single-clip
     tooling keeps working); ``clip.{NAME}.bd_rate_{B}``, ``clip.{NAME}.kbps_q{Q}``,
     ``clip.{NAME}.psnr_y_q{Q}``, ``clip.{NAME}.ssim_y_q{Q}`` per training clip;
-    held-out clips as ``heldout.{NAME}.…`` and their mean as ``heldout_bd_rate_{B}``, with
-    ``heldout_gap_{B}`` = held-out minus training score (positive: worse on unseen clips);
+    validation clips as ``validation.{NAME}.…`` and their mean as ``validation_bd_rate_{B}``
+    with ``validation_gap_{B}``; held-out clips as ``heldout.{NAME}.…`` and their mean as
+    ``heldout_bd_rate_{B}``, with ``heldout_gap_{B}`` = held-out minus training score
+    (positive: worse on unseen clips);
     ``smoke_s``, ``smoke_ok``.
     """
     out: dict[str, float | None] = {}
@@ -491,7 +513,7 @@ def suite_metrics(result: SuiteResult) -> dict[str, float]:
     for b, v in result.bd_psnr.items():
         out[f"bd_psnr_{b}"] = v
     for c in result.clips:
-        prefix = f"{'heldout' if c.clip.heldout else 'clip'}.{c.name}."
+        prefix = f"{_METRIC_PREFIX[c.clip.role]}.{c.name}."
         r = c.result
         for b, v in r.bd_rate.items():
             out[prefix + f"bd_rate_{b}"] = v
@@ -500,21 +522,23 @@ def suite_metrics(result: SuiteResult) -> dict[str, float]:
             out[prefix + f"psnr_y_q{p.quality}"] = p.psnr_y
             out[prefix + f"ssim_y_q{p.quality}"] = p.ssim_y
     out.update(heldout_metrics(result.heldout_bd_rate, result.bd_rate))
+    out.update(heldout_metrics(result.validation_bd_rate, result.bd_rate, "validation"))
     if result.smoke:
         out["smoke_s"] = result.smoke["seconds"]
         out["smoke_ok"] = 1.0 if result.smoke["status"] == "ok" else 0.0
     return {k: float(v) for k, v in out.items() if v is not None and math.isfinite(v)}
 
 
-def heldout_metrics(heldout: dict[str, float | None],
-                    train: dict[str, float | None]) -> dict[str, float]:
-    """``heldout_bd_rate_{B}`` and ``heldout_gap_{B}`` (held-out minus training BD-rate,
-    fraction; positive = worse on unseen clips) for each baseline where both are known."""
+def heldout_metrics(heldout: dict[str, float | None], train: dict[str, float | None],
+                    role: str = "heldout") -> dict[str, float]:
+    """``{role}_bd_rate_{B}`` and ``{role}_gap_{B}`` (that role's score minus the training
+    BD-rate, fraction; positive = worse on clips the generators never saw) for each baseline
+    where both are known; ``role`` is "heldout" or "validation"."""
     out = {}
     for b, v in heldout.items():
         if v is None:
             continue
-        out[f"heldout_bd_rate_{b}"] = v
+        out[f"{role}_bd_rate_{b}"] = v
         if train.get(b) is not None:
-            out[f"heldout_gap_{b}"] = v - train[b]
+            out[f"{role}_gap_{b}"] = v - train[b]
     return out

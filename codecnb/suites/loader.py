@@ -10,7 +10,7 @@ per clip::
     start = 0                        # first frame (default 0)
     frames = 16                      # frame count (default: to the end of the clip)
     resize = "640x360"               # optional output size WxH
-    role = "train"                   # "train" (default) or "heldout"
+    role = "train"                   # "train" (default), "validation" or "heldout"
     name = "bunny"                   # optional; default from the URI
 
 A relative path in ``uri`` is relative to the folder of the suite file, so a suite can sit

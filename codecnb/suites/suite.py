@@ -1,11 +1,14 @@
-"""The suite model: a named set of clip windows, each a training or a held-out clip.
+"""The suite model: a named set of clip windows, each a training, validation or held-out clip.
 
-A candidate is scored on the training clips; the held-out clips are only used to check the
-best candidates afterwards (the generators never see their numbers).
+A candidate is scored on the training clips (the numbers the generators and the tuner see).
+Validation clips are evaluated with them in every full-stage evaluation but never shown to a
+generator or the tuner; they decide where a choice must generalise (the campaign's reported
+best, the leaderboard's default order). Held-out clips are only used to check the best
+candidates afterwards (``codecnb verify``); nothing selects on them.
 
 >>> s = Suite.single("sample:bigbuckbunny", 0, 8)
->>> [c.name for c in s.train], s.heldout
-(['bigbuckbunny'], ())
+>>> [c.name for c in s.train], s.validation, s.heldout
+(['bigbuckbunny'], (), ())
 """
 from __future__ import annotations
 
@@ -15,7 +18,12 @@ from pathlib import PurePosixPath
 
 from codecnb.errors import SuiteError
 
-ROLES = ("train", "heldout")
+ROLES = ("train", "validation", "heldout")
+#: What each role is for (help texts and the suites loader's messages).
+ROLE_HELP = {"train": "makes the score the generators and the tuner see",
+             "validation": "evaluated with the training clips, never shown to a generator or "
+                           "the tuner; chooses the reported best",
+             "heldout": "only checks the best candidates afterwards (codecnb verify)"}
 #: How many of a campaign's best candidates are checked on its held-out clips when it ends
 #: (and by ``codecnb verify`` unless ``--top`` says otherwise).
 HELDOUT_TOP = 3
@@ -52,8 +60,9 @@ class Clip:
         Number of frames; ``None`` means to the end of the clip.
     resize : (int, int) or None
         Output (width, height) in pixels, or ``None`` for the native size.
-    role : {"train", "heldout"}
-        Training clips make the score; held-out clips check the best candidates.
+    role : {"train", "validation", "heldout"}
+        Training clips make the score; validation clips choose the reported best; held-out
+        clips check the best candidates (see :data:`ROLE_HELP`).
     name : str
         Short name used in results and metric names; defaults from the URI.
     """
@@ -71,8 +80,8 @@ class Clip:
         label = self.name or self.uri
         self._merge_uri_window(label)
         if self.role not in ROLES:
-            raise SuiteError(f"clip {label!r}: role must be 'train' or 'heldout', "
-                             f"got {self.role!r}")
+            raise SuiteError(f"clip {label!r}: role must be 'train', 'validation' or "
+                             f"'heldout', got {self.role!r}")
         if not isinstance(self.start, int) or isinstance(self.start, bool) or self.start < 0:
             raise SuiteError(f"clip {label!r}: start must be an integer >= 0, got {self.start!r}")
         if self.frames is not None and (not isinstance(self.frames, int)
@@ -112,6 +121,10 @@ class Clip:
     @property
     def heldout(self) -> bool:
         return self.role == "heldout"
+
+    @property
+    def validation(self) -> bool:
+        return self.role == "validation"
 
     def to_dict(self) -> dict:
         """JSON/TOML-friendly description (``resize`` as ``"WxH"`` or None)."""
@@ -166,12 +179,27 @@ class Suite:
     @property
     def train(self) -> tuple[Clip, ...]:
         """The training clips, in order."""
-        return tuple(c for c in self.clips if not c.heldout)
+        return self.role("train")
+
+    @property
+    def validation(self) -> tuple[Clip, ...]:
+        """The validation clips, in order."""
+        return self.role("validation")
 
     @property
     def heldout(self) -> tuple[Clip, ...]:
         """The held-out clips, in order."""
-        return tuple(c for c in self.clips if c.heldout)
+        return self.role("heldout")
+
+    def role(self, role: str) -> tuple[Clip, ...]:
+        """The clips of one role (one of :data:`ROLES`), in file order."""
+        if role not in ROLES:
+            raise SuiteError(f"suite {self.name!r}: no role {role!r} (roles: {', '.join(ROLES)})")
+        return tuple(c for c in self.clips if c.role == role)
+
+    def clips_of(self, roles) -> tuple[Clip, ...]:
+        """The clips of the given roles, role by role in :data:`ROLES` order."""
+        return tuple(c for r in ROLES if r in roles for c in self.role(r))
 
     def clip(self, name: str) -> Clip:
         """The clip called ``name``."""
