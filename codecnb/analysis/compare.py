@@ -105,18 +105,22 @@ def clip_rows(record: CandidateRecord, baselines: Sequence[str] = ("jpeg", "x264
     -------
     list of dict
         One row per clip of its suite, training clips first, then held-out ones, each in
-        suite order: ``clip``, ``role`` ("train" or "heldout") and ``bd_rate_{B}`` per
+        suite order: ``clip``, ``role`` ("train", "validation" or "heldout") and ``bd_rate_{B}`` per
         baseline (fraction; None when undefined, or for a held-out clip not checked).
         Empty for a one-clip candidate.
     """
     clips = list(record.clips)
     known = {name for name, _ in clips}
     clips += [(n, "train") for n in record.per_clip if n not in known]
+    clips += [(n, "validation") for n in record.validation_clips if n not in known]
     clips += [(n, "heldout") for n in record.heldout_clips if n not in known]
-    clips.sort(key=lambda c: c[1] == "heldout")     # stable: suite order within a role
+    order = {"train": 0, "validation": 1, "heldout": 2}
+    clips.sort(key=lambda c: order.get(c[1], 0))     # stable: suite order within a role
+    values_of = {"train": record.per_clip, "validation": record.validation_clips,
+                 "heldout": record.heldout_clips}
     rows = []
     for name, role in clips:
-        values = (record.heldout_clips if role == "heldout" else record.per_clip).get(name, {})
+        values = values_of.get(role, record.per_clip).get(name, {})
         rows.append({"clip": name, "role": role,
                      **{f"bd_rate_{b}": values.get(b) for b in baselines}})
     return rows
