@@ -18,6 +18,7 @@ from scipy.interpolate import PchipInterpolator
 
 from codecnb.analysis.records import CandidateRecord
 from codecnb.analysis.tables import pct
+from codecnb.analysis.uncertainty import paired_tie, standard_error
 
 
 def psnr_at_kbps(points: Sequence[dict], kbps: float) -> float | None:
@@ -59,8 +60,11 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
     ``program_sha256``, ``heldout_bd_rate_jpeg``, ``heldout_bd_rate_x264``,
     ``heldout_gap_jpeg`` and ``heldout_gap_x264`` (held-out minus training; None unless
     the candidate was checked on held-out clips), ``validation_bd_rate_jpeg`` and
-    ``validation_bd_rate_x264`` (None without validation clips) and ``rank_by``
-    ("validation" or "train").
+    ``validation_bd_rate_x264`` (None without validation clips), ``rank_by``
+    ("validation" or "train"), ``score_se`` (standard error of the ranking score over its
+    clips, fraction; None under two clips) and ``tie_above`` (True when the per-clip
+    scores cannot tell this candidate from the one ranked above it,
+    :func:`codecnb.analysis.uncertainty.paired_tie`).
     """
     rows = [{"iteration": r.iteration, "run_id": r.run_id, "generator": r.generator,
              "bd_rate_jpeg": r.bd_rate["jpeg"], "bd_rate_x264": r.bd_rate.get("x264"),
@@ -78,9 +82,22 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
              "rank_by": "validation" if r.validation else "train"}
             for r in records if r.ok and r.selection_bd_rate("jpeg") is not None]
     rows.sort(key=lambda row: row.pop("selection"))
+    by_id = {r.run_id: r for r in records}
+    above = None
     for i, row in enumerate(rows, 1):
         row["rank"] = i
+        clips = _ranked_clips(by_id[row["run_id"]], "jpeg")
+        row["score_se"] = standard_error(clips)
+        row["tie_above"] = above is not None and paired_tie(clips, above)
+        above = clips
     return rows[:top] if top else rows
+
+
+def _ranked_clips(record: CandidateRecord, baseline: str) -> dict[str, float | None]:
+    """The per-clip BD-rates the ranking score is the mean of (validation clips when the
+    suite has them, else training clips)."""
+    clips = record.validation_clips if record.validation else record.per_clip
+    return {name: v.get(baseline) for name, v in clips.items()}
 
 
 def has_suite(records: Sequence[CandidateRecord]) -> bool:

@@ -74,13 +74,18 @@ def print_leaderboard(c, exp: str, parent: str, top: int = 10) -> int:
           + (f"{'held-out vs JPEG':>16}  {'gap':>10}  " if held else "")
           + f"{'enc fps':>8}  generator  run")
     for r in rows:
-        print(f"{r['rank']:>4}  {r['iteration']:>4}  {_pct(r['bd_rate_jpeg']):>15}  "
+        rank = f"={r['rank']}" if r.get("tie_above") else str(r["rank"])
+        print(f"{rank:>4}  {r['iteration']:>4}  {_pct(r['bd_rate_jpeg']):>15}  "
               f"{_pct(r['bd_rate_x264']):>10}  "
               + (f"{_pct(r['heldout_bd_rate_jpeg']):>16}  {_pct(r['heldout_gap_jpeg']):>10}  "
                  if held else "")
               + f"{r['encode_fps'] or 0:8.1f}  {r['generator']:<9}  {r['run_id']}")
     if not rows:
         print("   (no successful candidate yet)")
+    elif any(r.get("tie_above") for r in rows):
+        print("   (=N: not told apart from the candidate above it by its per-clip scores)")
+    if rows and rows[0].get("rank_by") == "validation":
+        print("   (ranked on the validation clips, which no generator sees)")
     bought = compare.models(records)
     if bought:   # LLM candidates: what each model bought
         print(f"\n{'model':<24} {'cands':>5} {'ok':>3} {'fail':>4} {'improved':>8} "
