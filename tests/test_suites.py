@@ -108,6 +108,7 @@ def test_bundled_default_suite_is_real_small_and_licensed():
     suite = load_suite("default")
     assert set(bundled_suites()) >= {"default"}
     assert [c.name for c in suite.train] == ["bigbuckbunny", "street", "park_joy"]
+    assert [c.name for c in suite.validation] == ["bikes_late"]
     assert [c.name for c in suite.heldout] == ["bikes"]
     files = {}
     for clip in suite.clips:
@@ -121,6 +122,9 @@ def test_bundled_default_suite_is_real_small_and_licensed():
     assert sum(files.values()) <= 8 * 10**6
     bikes = suite.clip("bikes")  # the held-out window crosses the scene cut (frame 30)
     assert bikes.start < 30 < bikes.start + bikes.frames
+    late = suite.clip("bikes_late")  # validation: another scene of it, its own cut (187)
+    assert late.start < 187 < late.start + late.frames
+    assert late.start >= bikes.start + bikes.frames   # no frame shared with the held-out clip
 
 
 def test_bundled_clips_are_bit_exact_with_the_originals(testdata):
