@@ -221,6 +221,19 @@ def test_bandit_index_prefers_improvement_per_dollar():
     assert choose_model(h, [a, b], c=0.1)[0] == b
 
 
+def test_the_bandit_counts_no_improvement_within_the_clips_noise():
+    a = "claude-sonnet-4-6"
+    clips = {"x": -0.10, "y": -0.30, "z": -0.20}
+    parent = entry(variant(0), -0.20, model=a, per_clip=clips)
+    noisy = {"x": -0.16, "y": -0.24, "z": -0.23}      # mean 1 point lower, within noise
+    steady = {k: v - 0.01 for k, v in clips.items()}  # 1 point lower on every clip
+    for per_clip, improved in ((noisy, 0), (steady, 1)):
+        child = entry(variant(1), sum(per_clip.values()) / 3, model=a,
+                      parents=[parent.sha256], per_clip=per_clip)
+        stats = model_stats(History([parent, child]), [a])
+        assert stats[a].improved == improved, per_clip
+
+
 @pytest.mark.slow
 def test_bandit_shifts_calls_towards_the_model_whose_candidates_improve(api):
     a, b = "claude-haiku-4-5", "claude-sonnet-4-6"

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from codecnb.analysis.uncertainty import Z, paired_tie, standard_error
+from codecnb.metrics.uncertainty import Z, paired_tie, standard_error
 
 
 def test_standard_error_is_scipys_sem():

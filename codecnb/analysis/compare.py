@@ -18,7 +18,7 @@ from scipy.interpolate import PchipInterpolator
 
 from codecnb.analysis.records import CandidateRecord
 from codecnb.analysis.tables import pct
-from codecnb.analysis.uncertainty import paired_tie, standard_error
+from codecnb.metrics.uncertainty import paired_tie, standard_error
 
 
 def psnr_at_kbps(points: Sequence[dict], kbps: float) -> float | None:
@@ -64,7 +64,7 @@ def leaderboard(records: Sequence[CandidateRecord], top: int | None = None,
     ("validation" or "train"), ``score_se`` (standard error of the ranking score over its
     clips, fraction; None under two clips) and ``tie_above`` (True when the per-clip
     scores cannot tell this candidate from the one ranked above it,
-    :func:`codecnb.analysis.uncertainty.paired_tie`).
+    :func:`codecnb.metrics.uncertainty.paired_tie`).
     """
     rows = [{"iteration": r.iteration, "run_id": r.run_id, "generator": r.generator,
              "bd_rate_jpeg": r.bd_rate["jpeg"], "bd_rate_x264": r.bd_rate.get("x264"),

@@ -3,7 +3,9 @@
 Each candidate records the model that wrote it and what it cost (its settings ``model`` and
 ``cost_usd``). A candidate's improvement is how far it lowered the BD-rate against JPEG
 below its parent's (below the best known before it when it has no parent), in percentage
-points, 0 if it did not or failed. A model's value is its total improvement divided by its
+points, 0 if it did not or failed, or if its per-clip BD-rates cannot tell it from that
+reference (a paired tie, :func:`codecnb.metrics.uncertainty.paired_tie`: on a suite,
+what is within the clips' noise is no improvement). A model's value is its total improvement divided by its
 total cost, scaled so the best model's is 1; the bandit calls the model with the highest
 
     value_i + c * sqrt(ln N / n_i)
@@ -23,6 +25,8 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 from typing import TYPE_CHECKING
+
+from codecnb.metrics.uncertainty import paired_tie
 
 if TYPE_CHECKING:
     from codecnb.generators.history import History
@@ -56,7 +60,7 @@ class ModelStats:
 def model_stats(history: History, models: list[str] | None = None) -> dict[str, ModelStats]:
     """Per-model statistics of a history (models listed first, in order, even if unused)."""
     stats = {m: ModelStats(m) for m in models or []}
-    scores = {e.sha256: e.score for e in history.entries if e.score is not None}
+    scored = {e.sha256: e for e in history.entries if e.score is not None}
     best = None
     for e in history.entries:
         model = e.settings.get("model") if isinstance(e.settings, dict) else None
@@ -70,16 +74,16 @@ def model_stats(history: History, models: list[str] | None = None) -> dict[str, 
                 s.failed += 1
             else:
                 s.ok += 1
-                parent = next((scores[p] for p in e.parents if p in scores), None)
+                parent = next((scored[p] for p in e.parents if p in scored), None)
                 ref = parent if parent is not None else best
-                gain = 100 * (ref - e.score) if ref is not None else 0.0
-                if gain > 0:
+                gain = 100 * (ref.score - e.score) if ref is not None else 0.0
+                if gain > 0 and not paired_tie(e.per_clip, ref.per_clip):
                     s.improved += 1
                     s.improvement_pp += gain
                 if s.best_bd_rate is None or e.score < s.best_bd_rate:
                     s.best_bd_rate = e.score
-        if e.score is not None and (best is None or e.score < best):
-            best = e.score
+        if e.score is not None and (best is None or e.score < best.score):
+            best = e
     return stats
 
 
