@@ -29,7 +29,7 @@ from programs import BROADCAST, GOOD, SOURCE, SYNTAX
 ROOT = Path(__file__).resolve().parents[1]
 TESTDATA = Path(os.environ.get("CODECNB_TESTDATA", ROOT.parent / "shared" / "testdata"))
 #: Prefixes of the environment variables no test may inherit from the caller.
-SCRUBBED = ("ANTHROPIC_", "AWS_", "MLFLOW_", "CODECNB_")
+SCRUBBED = ("ANTHROPIC_", "OPENAI_", "AWS_", "MLFLOW_", "CODECNB_")
 #: Of those, the ones this suite or codecnb itself sets (never the caller's values).
 OWN = {"CODECNB_CACHE_DIR", "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR"}
 _SESSION_TMP: Path | None = None
@@ -44,7 +44,7 @@ SLOW_TESTS = {"test_offline_search_learns_on_the_bundled_clip",
 
 
 def scrub_environment(environ: dict | os._Environ = os.environ) -> None:
-    """Remove the caller's ANTHROPIC_*, AWS_*, MLFLOW_*, CODECNB_* variables."""
+    """Remove the caller's ANTHROPIC_*, OPENAI_*, AWS_*, MLFLOW_*, CODECNB_* variables."""
     for key in [k for k in environ if k.startswith(SCRUBBED)]:
         del environ[key]
 

@@ -124,12 +124,18 @@ def test_s3_source_with_cache_flags_reaches_the_workers(tmp_path, testdata):
         server.stop()
 
 
-def test_workers_never_receive_the_api_key(monkeypatch):
-    monkeypatch.setenv("ANTHROPIC_API_KEY", "sk-ant-NOT-FOR-WORKERS")
+def test_workers_never_receive_any_providers_key(monkeypatch):
+    from codecnb.generators.providers import PROVIDERS, SECRETS
+    planted = {env: f"NOT-FOR-WORKERS-{env}" for env in SECRETS}
+    for env, value in planted.items():
+        monkeypatch.setenv(env, value)
+    assert {"ANTHROPIC_API_KEY", "OPENAI_API_KEY", "OPENAI_BASE_URL"} <= set(planted)
+    assert all(p.key_env in SECRETS for p in PROVIDERS.values())
     with dask_client(1) as dc:
-        seen = dc.run(lambda: os.environ.get("ANTHROPIC_API_KEY"))
-    assert set(seen.values()) == {None}
-    assert os.environ["ANTHROPIC_API_KEY"] == "sk-ant-NOT-FOR-WORKERS"  # restored
+        seen = dc.run(lambda: {k: v for k, v in os.environ.items() if "NOT-FOR-WORKERS" in v
+                               or k.startswith(("ANTHROPIC_", "OPENAI_"))})
+    assert list(seen.values()) == [{}]
+    assert {env: os.environ[env] for env in planted} == planted  # restored
 
 
 def test_local_workers_keep_metrics_to_their_thread(monkeypatch):

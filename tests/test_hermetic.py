@@ -1,4 +1,4 @@
-"""The test suite is hermetic: the caller's ANTHROPIC_*, AWS_*, MLFLOW_*, CODECNB_* never
+"""The test suite is hermetic: the caller's ANTHROPIC_*, OPENAI_*, AWS_*, MLFLOW_*, CODECNB_* never
 reach a test, a subprocess, a server or a cache folder."""
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
 """Where iterations run: a Dask LocalCluster (processes, one thread each) or an existing
-cluster given by its scheduler address. Workers never receive the API key."""
+cluster given by its scheduler address. Workers never receive any provider's key
+(:data:`codecnb.generators.providers.SECRETS`)."""
 from __future__ import annotations
 
 import contextlib
@@ -8,14 +9,13 @@ import os
 from typing import Iterator
 
 from codecnb.errors import CodecnbError
-from codecnb.generators.claude import KEY_ENV
+from codecnb.generators.providers import SECRETS
 from codecnb.notebook.engine import shutdown_all
 
 log = logging.getLogger(__name__)
 #: Threads of a local worker: one iteration at a time, one thread of work.
 THREADS_PER_WORKER = 1
-#: Environment variables that must not reach workers (they would reach notebooks too).
-SECRETS = (KEY_ENV, "ANTHROPIC_AUTH_TOKEN")
+# SECRETS: every provider's variables, which must not reach workers (nor their notebooks).
 
 
 @contextlib.contextmanager

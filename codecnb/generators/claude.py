@@ -33,6 +33,7 @@ from codecnb.generators.candidate import Candidate
 from codecnb.generators.extract import extract_program
 from codecnb.generators.history import History
 from codecnb.generators.pricing import Budget, Price, load_prices, price_of
+from codecnb.generators.providers import PROVIDERS
 from codecnb.generators.prompting import (rejection_prompt, repair_prompt, summary_prompt,
                                           system_prompt, task_prompt)
 from codecnb.sandbox.failures import Failure
@@ -47,7 +48,7 @@ from codecnb.search.tuning import parse_tunables, smoke_objective, tune
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
-KEY_ENV = "ANTHROPIC_API_KEY"
+KEY_ENV = PROVIDERS["anthropic"].key_env
 
 
 class AnthropicGenerator:
