@@ -451,3 +451,76 @@ def test_reused_buffers_hold_no_previous_frames():
     assert POOL._idle, "buffers should be pooled after an evaluation"
     for buf in POOL._idle:
         assert not np.frombuffer(buf.map, np.uint8).any()
+
+
+# -- any exit is the candidate's failure, cleanly (issue 21) -----------------------------
+def test_every_exit_status_and_signal_is_one_clean_candidate_failure():
+    """Unit level: every return code a process can end with (exit statuses 0-255, killed
+    by any signal 1-64), jailed (bubblewrap reports a signal as 128 + N) or not, is one
+    failure of a candidate kind with a description true of that code."""
+    import signal as _signal
+
+    from codecnb.sandbox.failures import Failure
+    from codecnb.sandbox.process import death_failure
+    codes = [*range(256), *(-s for s in range(1, 65))]
+    for jailed in (True, False):
+        for code in codes:
+            for stage in ("load", "encode", "decode"):
+                f = death_failure(code, stage, jailed=jailed, limits=FAST)
+                assert isinstance(f, Failure) and f.stage == stage
+                assert f.kind in {"crash", "timeout"}, (code, f)
+                assert str(code if code >= 0 else -code) in f.message, (code, f.message)
+                if code >= 0 and not (jailed and code > 128):
+                    assert f.kind == "crash" and f"status {code}" in f.message
+                    assert "signal" not in f.detail
+                if code < 0:
+                    assert f.detail["signal"] == -code
+                    assert "died" in f.message or code == -_signal.SIGXCPU
+                if jailed and code > 128:  # either, and it says so
+                    assert f"exit({code})" in f.message and f.detail["signal"] == code - 128
+    f = death_failure(-int(_signal.SIGXCPU), "encode", jailed=True, limits=FAST)
+    assert f.kind == "timeout"
+    f = death_failure(165, "encode", jailed=True, oom=True, limits=FAST)
+    assert f.kind == "memory"
+    assert "signal 37" in death_failure(165, "encode", jailed=True).message
+    assert "signal 11 (SIGSEGV, segmentation fault)" in death_failure(-11, "decode", jailed=True).message
+
+
+_EXIT_AT = {
+    "load": "import os\nos._exit({status})\ndef encode(frames, quality):\n    return b'x'\n"
+            "def decode(data):\n    return None\n",
+    "encode": "import os\ndef encode(frames, quality):\n    os._exit({status})\n"
+              "def decode(data):\n    return None\n",
+    "decode": "import os\nimport numpy as np\ndef encode(frames, quality):\n    return b'x'\n"
+              "def decode(data):\n    os._exit({status})\n",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage,status", [("load", 165), ("encode", 255), ("encode", 37),
+                                          ("decode", 1), ("decode", 200)])
+def test_a_plain_exit_status_at_any_stage_is_a_clean_crash(stage, status, guard):
+    """Real processes: ``os._exit(N)`` at load, encode and decode (statuses that bubblewrap's
+    128 + signal convention makes look like signals, and one that is not a signal number)
+    end in one failed result of kind ``crash`` naming the status, never an exception."""
+    program = _EXIT_AT[stage].replace("{status}", str(status))
+    res = run(program.replace("{", "{{").replace("}", "}}"), guard, allow=["os"])
+    assert res.status == "failed" and res.failure.kind == "crash", res.failure
+    assert res.failure.stage == stage and str(status) in res.failure.message, res.failure
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("stage", ["encode", "decode"])
+def test_a_signal_at_any_stage_is_a_clean_crash(stage, guard):
+    """A process that kills itself with a real-time signal (no name in Python's
+    ``signal.Signals``, once an exception out of the evaluator) at encode or decode."""
+    body = "os.kill(os.getpid(), 37)\n    time.sleep(5)"
+    program = ("import os, time\nimport numpy as np\n"
+               f"def encode(frames, quality):\n    {body if stage == 'encode' else 'pass'}\n"
+               "    return b'x'\n"
+               f"def decode(data):\n    {body if stage == 'decode' else 'pass'}\n"
+               "    return None\n")
+    res = run(program.replace("{", "{{").replace("}", "}}"), guard, allow=["os", "time"],
+              audit=False)
+    assert res.status == "failed" and res.failure.kind == "crash", res.failure
+    assert res.failure.stage == stage and "37" in res.failure.message, res.failure

@@ -51,7 +51,8 @@ PROC_MASKED_FILES = ("cmdline", "version", "stat", "loadavg", "meminfo", "vmstat
                      "kallsyms", "modules", "swaps", "uptime", "locks", "keys", "key-users",
                      "vmallocinfo", "iomem", "ioports", "partitions", "cgroups", "crypto",
                      "devices", "misc", "latency_stats", "consoles", "execdomains", "kpageflags",
-                     "kpagecount", "kpagecgroup", "mtrr", "sysrq-trigger", "kcore")
+                     "kpagecount", "kpagecgroup", "mtrr", "sysrq-trigger", "kcore",
+                     "config.gz", "kmsg", "dma", "filesystems")
 PROC_MASKED_DIRS = ("sys", "pressure", "fs", "driver", "tty", "bus", "irq", "acpi", "scsi",
                     "dynamic_debug")
 _JOIN = ('while [ "$1" != -- ]; do echo 0 > "$1" || exit %d; shift; done; shift; exec "$@"'

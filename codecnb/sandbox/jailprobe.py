@@ -28,11 +28,15 @@ _SYSCALLS = {
     "x86_64": {"add_key": 248, "keyctl": 250, "unshare": 272, "mount": 165, "ptrace": 101,
                "bpf": 321, "perf_event_open": 298, "userfaultfd": 323,
                "io_uring_setup": 425, "process_vm_readv": 310, "setns": 308,
-               "init_module": 175, "reboot": 169},
+               "init_module": 175, "reboot": 169, "sysinfo": 99, "process_madvise": 440,
+               "memfd_secret": 447, "statmount": 457, "listmount": 458,
+               "quotactl_fd": 443},
     "aarch64": {"add_key": 217, "keyctl": 219, "unshare": 97, "mount": 40, "ptrace": 117,
                 "bpf": 280, "perf_event_open": 241, "userfaultfd": 282,
                 "io_uring_setup": 425, "process_vm_readv": 270, "setns": 268,
-                "init_module": 105, "reboot": 142},
+                "init_module": 105, "reboot": 142, "sysinfo": 179, "process_madvise": 440,
+                "memfd_secret": 447, "statmount": 457, "listmount": 458,
+                "quotactl_fd": 443},
 }
 CLONE_NEWUSER, CLONE_NEWNET = 0x10000000, 0x40000000
 
@@ -66,6 +70,14 @@ def acts(cfg):
     out["write_sysrq"] = _errno_of(lambda: _write_file("/proc/sysrq-trigger"))
     out["write_root"] = _errno_of(lambda: _write_file("/probe-file"))
     out["kmsg"] = os.path.exists("/dev/kmsg")
+    out["proc_readable"] = []  # kernel facts and machine-wide counters: none may be read
+    for name in cfg.get("proc_masked", ()):
+        try:
+            with open(f"/proc/{name}", "rb") as f:
+                f.read(1)
+            out["proc_readable"].append(name)
+        except OSError:
+            pass
     out["socket"] = _errno_of(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     out["socket_unix"] = _errno_of(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
     key = b"user\0"
@@ -86,6 +98,12 @@ def acts(cfg):
         "setns": _syscall("setns", 0, 0),
         "init_module": _syscall("init_module", 0, 0, 0),
         "reboot": _syscall("reboot", 0, 0, 0, 0),
+        "sysinfo": _syscall("sysinfo", ctypes.addressof(ctypes.create_string_buffer(256))),
+        "process_madvise": _syscall("process_madvise", -1, 0, 0, 0, 0),
+        "memfd_secret": _syscall("memfd_secret", 0),
+        "statmount": _syscall("statmount", 0, 0, 0, 0),
+        "listmount": _syscall("listmount", 0, 0, 0, 0),
+        "quotactl_fd": _syscall("quotactl_fd", -1, 0, 0, 0),
     }
     PR_GET_PDEATHSIG, PR_GET_NO_NEW_PRIVS = 2, 39
     sig = ctypes.c_int(0)

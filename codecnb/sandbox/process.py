@@ -57,6 +57,78 @@ _F_SETPIPE_SZ = 1031
 _serial = itertools.count()
 
 
+def _signal_name(sig: int) -> str:
+    """``signal 11 (SIGSEGV, segmentation fault)``; ``signal 37`` for one with no name."""
+    try:
+        name = signal.Signals(sig).name
+    except ValueError:
+        return f"signal {sig}"
+    return f"signal {sig} ({name}, {_SIGNALS[sig]})" if sig in _SIGNALS else \
+        f"signal {sig} ({name})"
+
+
+def death_failure(code: int, stage: str, *, jailed: bool, oom: bool = False, tail: str = "",
+                  limits: Limits | None = None) -> Failure:
+    """The candidate's failure for a process that ended with return code ``code``.
+
+    Parameters
+    ----------
+    code : int
+        :attr:`subprocess.Popen.returncode`: ``-N`` when the started process was killed by
+        signal N, else its exit status (0-255).
+    stage : str
+        ``"load"``, ``"encode"`` or ``"decode"``.
+    jailed : bool
+        Whether the started process is bubblewrap, which reports a child killed by signal
+        N as exit status 128 + N, the same as a plain ``exit(128 + N)``: a status over 128
+        is then either, and the description says so.
+    oom : bool
+        Whether the cgroup recorded a kill for its memory limit (kind ``memory``).
+    tail : str
+        The end of the process's stderr (kept in ``detail``).
+
+    Returns
+    -------
+    Failure
+        Kind ``memory`` (cgroup kill, or a signal after a ``MemoryError``), ``timeout``
+        (SIGXCPU: the CPU-seconds rlimit) or ``crash``; never an exception, whatever
+        ``code`` is.
+    """
+    limits = limits or Limits()
+    detail: dict = {"exit_status": code, "stderr": tail} if code >= 0 else {"stderr": tail}
+    if code < 0:
+        sig, maybe = -code, False
+    elif jailed and 128 < code < 256:
+        sig, maybe = code - 128, True
+    else:
+        sig, maybe = None, False
+    if sig is not None:
+        detail["signal"] = sig
+    if oom:
+        return Failure("memory", f"{stage} exceeded the memory limit of "
+                       f"{limits.memory_bytes >> 20} MiB (its processes, memfds and "
+                       f"files together)", stage=stage, detail=detail)
+    if sig == signal.SIGXCPU and not maybe:
+        return Failure("timeout", f"{stage} exceeded the CPU time limit of "
+                       f"{limits.cpu_seconds} s ({_signal_name(sig)})", stage=stage,
+                       detail=detail)
+    if sig is not None and not maybe:
+        kind = "memory" if "MemoryError" in tail else "crash"
+        return Failure(kind, f"{stage} process died: {_signal_name(sig)}", stage=stage,
+                       detail=detail)
+    if maybe and sig == signal.SIGXCPU:
+        return Failure("timeout", f"{stage} process ended with status {code}: the CPU time "
+                       f"limit of {limits.cpu_seconds} s (SIGXCPU), or exit({code}) (the jail "
+                       f"reports both alike)", stage=stage, detail=detail)
+    if maybe:
+        kind = "memory" if "MemoryError" in tail else "crash"
+        return Failure(kind, f"{stage} process ended with status {code} instead of returning: "
+                       f"killed by {_signal_name(sig)}, or exit({code}) (the jail reports "
+                       f"both alike)", stage=stage, detail=detail)
+    return Failure("crash", f"{stage} process exited with status {code} instead of "
+                   f"returning (os._exit or a fatal error)", stage=stage, detail=detail)
+
+
 @dataclass
 class CallTime:
     """What one encode or decode call cost, measured by the evaluator.
@@ -196,27 +268,13 @@ class SandboxProcess:
         except subprocess.TimeoutExpired:
             self.kill()
             code = self.proc.wait()
-        sig = -code if code < 0 else code - 128 if code > 128 else None
         tail = self.stderr_tail()
         if not self.booted:  # no candidate code has run yet: the sandbox itself failed
             why = "joining its cgroup" if code == JOIN_FAILED else tail.strip()[-300:]
             raise SandboxError(f"the sandbox could not be set up: {why or f'status {code}'}")
         oom = self.cgroup is not None and self.cgroup.out_of_memory()
-        if sig in (signal.SIGXCPU,):
-            return Failure("timeout", f"{stage} exceeded the CPU time limit of "
-                           f"{self.limits.cpu_seconds} s", stage=stage, detail={"signal": sig})
-        if oom:
-            return Failure("memory", f"{stage} exceeded the memory limit of "
-                           f"{self.limits.memory_bytes >> 20} MiB (its processes, memfds and "
-                           f"files together)", stage=stage)
-        if sig:
-            name = _SIGNALS.get(sig, f"signal {sig}")
-            kind = "memory" if "MemoryError" in tail else "crash"
-            return Failure(kind, f"{stage} process died: {signal.Signals(sig).name} ({name})",
-                           stage=stage, detail={"signal": sig, "stderr": tail})
-        return Failure("crash", f"{stage} process exited with status {code} instead of "
-                       f"returning (os._exit or a fatal error)", stage=stage,
-                       detail={"exit_status": code, "stderr": tail})
+        return death_failure(code, stage, jailed=self.plan.jail, oom=oom, tail=tail,
+                             limits=self.limits)
 
     def stderr_tail(self, limit: int = 2000) -> str:
         """The end of what the process wrote to stderr (its own text: cleaned)."""

@@ -36,7 +36,8 @@ from codecnb.sandbox.failures import Failure
 from codecnb.sandbox import seccomp
 from codecnb.sandbox.cgroups import Cgroup
 from codecnb.sandbox.isolation import SandboxPlan
-from codecnb.sandbox.jail import ENV_ALLOWLIST_VALUES, WORKDIR, JailSpec, next_host_id
+from codecnb.sandbox.jail import (ENV_ALLOWLIST_VALUES, PROC_MASKED_FILES, WORKDIR, JailSpec,
+                                  next_host_id)
 from codecnb.sandbox.limits import Limits
 from codecnb.sandbox.runtime import PROBE, PROBE_PATH
 
@@ -47,7 +48,9 @@ NAMESPACES = ("user", "pid", "net", "ipc", "uts", "mnt", "cgroup")
 #: The refusals the seccomp filter must produce (probe's name -> errno).
 SECCOMP_REFUSALS = ("add_key", "keyctl", "unshare_user", "unshare_net", "mount", "ptrace",
                     "bpf", "perf_event_open", "userfaultfd", "io_uring_setup",
-                    "process_vm_readv", "setns", "init_module", "reboot")
+                    "process_vm_readv", "setns", "init_module", "reboot", "sysinfo",
+                    "process_madvise", "memfd_secret", "statmount", "listmount",
+                    "quotactl_fd")
 _RLIMITS = {"Max address space": "RLIMIT_AS", "Max cpu time": "RLIMIT_CPU",
             "Max file size": "RLIMIT_FSIZE", "Max open files": "RLIMIT_NOFILE",
             "Max core file size": "RLIMIT_CORE", "Max processes": "RLIMIT_NPROC"}
@@ -279,7 +282,9 @@ def _acts(plan: SandboxPlan, limits: Limits) -> set[str]:
             env = dict(e.decode().split("=", 1) for e in environ if b"=" in e)
             if set(env) <= set(ENV_ALLOWLIST_VALUES):
                 ok.add("env-allowlist")
-        probe.send(json.dumps({"absent": _absent_paths(plan), "in_fd": ro}))
+        masked = [n for n in PROC_MASKED_FILES if os.path.exists(f"/proc/{n}")]
+        probe.send(json.dumps({"absent": _absent_paths(plan), "in_fd": ro,
+                               "proc_masked": masked}))
         r = probe.line()
         if r is None:
             raise SandboxError("the isolation probe did not answer: "
@@ -290,7 +295,8 @@ def _acts(plan: SandboxPlan, limits: Limits) -> set[str]:
                                    for k in SECCOMP_REFUSALS) or r["socket"] != 1 \
                 or r["socket_unix"] != 1:
             ok.discard("seccomp")
-        if plan.jail and not r["present"] and r["write_root"] != 0:
+        if plan.jail and not r["present"] and r["write_root"] != 0 \
+                and not r["proc_readable"]:
             ok.add("allowlist-root")
         if r["write_core_pattern"] != 0 and r["write_sysrq"] != 0 and not r["kmsg"]:
             ok.add("proc-sys-read-only")
