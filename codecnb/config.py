@@ -69,6 +69,10 @@ def _positive_float(text: str) -> float:
     return value
 
 
+positive_float = _positive_float
+positive_int = _positive_int
+
+
 def _qualities(text: str) -> tuple[int, ...]:
     try:
         values = tuple(int(q) for q in text.split(",") if q.strip())
@@ -186,7 +190,14 @@ def resolve(name: str, cli_value: Any = None) -> Any:
 
 def cli_type(name: str) -> Callable[[str], Any]:
     """An argparse ``type=`` for setting ``name`` (same parser as its environment variable)."""
-    parse = SETTINGS[name].parse
+    convert = cli_parser(SETTINGS[name].parse)
+    convert.__name__ = name
+    return convert
+
+
+def cli_parser(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """An argparse ``type=`` of a parser such as :func:`positive_float` (its ValueError
+    becomes the flag's one-line error)."""
 
     def convert(text: str) -> Any:
         try:
@@ -194,7 +205,7 @@ def cli_type(name: str) -> Callable[[str], Any]:
         except ValueError as exc:
             import argparse
             raise argparse.ArgumentTypeError(f"{text!r}: {exc}") from None
-    convert.__name__ = name
+    convert.__name__ = getattr(parse, "__name__", "value").lstrip("_")
     return convert
 
 

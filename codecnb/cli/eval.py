@@ -34,10 +34,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help=f"quality 0..100 (repeatable; default {list(DEFAULT_QUALITIES)})")
     p.add_argument("--allow-import", action="append", default=[], metavar="MODULE",
                    help="widen the import policy (repeatable) [default: none]")
-    p.add_argument("--memory-gb", type=float, default=4.0, help="address-space limit per process [default 4 GiB]")
-    p.add_argument("--timeout", type=float, default=1800.0,
+    p.add_argument("--memory-gb", type=config.cli_type("memory_gb"), default=4.0,
+                   help="address-space limit per process, at most this machine's memory "
+                        "[default 4 GiB]")
+    p.add_argument("--timeout", type=config.cli_type("timeout_s"), default=1800.0,
                    help="wall-clock seconds for the whole evaluation [default 1800 s]")
-    p.add_argument("--segment-timeout", type=float, default=120.0,
+    p.add_argument("--segment-timeout", type=config.cli_type("segment_timeout_s"),
+                   default=120.0,
                    help="wall-clock seconds for one encode or decode call [default 120 s]")
     p.add_argument("--weak-sandbox", action="store_true", default=None,
                    help=config.cli_help("weak_sandbox"))
@@ -49,9 +52,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        text = args.program.read_text()
+        text = args.program.read_text(encoding="utf-8")
     except OSError as exc:
         raise CodecnbError(f"program {str(args.program)!r}: {exc.strerror or exc}") from None
+    except UnicodeDecodeError as exc:
+        raise CodecnbError(f"program {str(args.program)!r}: not UTF-8 text (byte "
+                           f"{exc.start})") from None
     qualities = args.qualities or list(DEFAULT_QUALITIES)
     if any(not 0 <= q <= 100 for q in qualities):
         raise CodecnbError(f"--quality must be within 0..100, got {qualities}")

@@ -16,11 +16,19 @@ from codecnb.notebook.locate import notebook_dir
 from codecnb.tracking.store import tracking_uri
 
 
+def _port(text: str) -> int:
+    port = int(text)
+    if not 1 <= port <= 65535:
+        raise ValueError("must be within 1..65535")
+    return port
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("lab", help="open JupyterLab on the notebooks (127.0.0.1)",
                        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))
-    p.add_argument("--port", type=int, default=8888)
+    p.add_argument("--port", type=config.cli_parser(_port), default=8888,
+                   help="TCP port on 127.0.0.1, 1..65535 [default 8888]")
     p.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     p.set_defaults(run=run)
 

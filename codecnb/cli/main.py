@@ -68,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
                   "botocore", "urllib3", "httpx", "anthropic"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     try:
+        from codecnb.cli.checks import check_args
+        check_args(args)
         return args.run(args)
     except CodecnbError as exc:
         print(f"codecnb: error: {exc}", file=sys.stderr)

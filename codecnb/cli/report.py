@@ -22,9 +22,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="a campaign's run id (default: every candidate of the experiment)")
     p.add_argument("--tracking-uri", help=config.cli_help("tracking_uri"))
     p.add_argument("--with-code", action="store_true", help="show the notebook's code cells")
-    p.add_argument("--top", type=int, default=5, help="candidates in the leaderboard and RD plot [default 5]")
-    p.add_argument("--target-kbps", type=float, default=0.0,
-                   help="bitrate for the 'PSNR-Y at target' column (default: automatic)")
+    p.add_argument("--top", type=config.cli_parser(config.positive_int), default=5, help="candidates in the leaderboard and RD plot [default 5]")
+    p.add_argument("--target-kbps", type=config.cli_parser(config.positive_float), default=0.0,
+                   help="bitrate for the 'PSNR-Y at target' column, kbit/s > 0 "
+                        "(default: automatic)")
     p.set_defaults(run=run)
 
 

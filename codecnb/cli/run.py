@@ -19,6 +19,7 @@ import sys
 from pathlib import Path
 
 from codecnb import config
+from codecnb.errors import CodecnbError
 from codecnb.campaign import Campaign, CampaignSettings, Totals
 from codecnb.cli.propose import add_generator_args, generator_settings, make_from_settings
 from codecnb.cli.source_args import add_cache_args, cache_flags, parse_resize
@@ -176,6 +177,21 @@ def codecnb_command() -> str:
     return str(script) if script.exists() else f"{sys.executable} -m codecnb"
 
 
+def store_flags(args: argparse.Namespace) -> str:
+    """The flags a printed hint needs to reach this run's store and experiment as typed
+    (the tracking URI given by flag or variable, a non-default experiment)."""
+    import shlex
+    flags = ""
+    given = config.resolve("tracking_uri", args.tracking_uri)
+    if given:
+        from codecnb.tracking import tracking_uri
+        flags += f" --tracking-uri {shlex.quote(tracking_uri(given))}"
+    experiment = config.resolve("experiment", args.experiment)
+    if experiment != config.SETTINGS["experiment"].default:
+        flags += f" --experiment {shlex.quote(experiment)}"
+    return flags
+
+
 def run(args: argparse.Namespace) -> int:
     if args.campaign and not args.resume:
         raise ConfigError("--campaign is for --resume (status and leaderboard take it too)")
@@ -250,10 +266,11 @@ def run(args: argparse.Namespace) -> int:
     if totals.rejected:
         print(f"{totals.rejected} proposals were rejected as not novel before evaluation")
     cmd = codecnb_command()
+    where = store_flags(args)
     if shown >= TOP:
-        print(f"(the top {TOP}; all of them: {cmd} leaderboard --campaign {campaign.parent} "
-              f"--top {totals.done})")
-    print(f"\nOpen the MLflow UI: {cmd} ui   (or: mlflow server --backend-store-uri "
+        print(f"(the top {TOP}; all of them: {cmd} leaderboard{where} --campaign "
+              f"{campaign.parent} --top {totals.done})")
+    print(f"\nOpen the MLflow UI: {cmd} ui{where}   (or: mlflow server --backend-store-uri "
           f"{campaign.uri} --host 127.0.0.1)")
     return 0
 
@@ -262,6 +279,10 @@ def _validate(spec: EvaluationSpec) -> None:
     """Every clip of the spec opens, decodes and holds its window (before Dask or the store
     are touched); applies the spec's cache settings here, as the workers will."""
     from codecnb.sources.validate import check_window
+    if len(spec.qualities) < 2:
+        raise CodecnbError(f"--qualities {','.join(map(str, spec.qualities))}: a campaign "
+                           f"needs at least two (BD-rate ranks candidates on two or more "
+                           f"RD points)")
     config.set_from_cli(**{k: v for k, v in vars(spec.cache).items()})
     for clip in spec.suite.clips:
         check_window(clip.uri, clip.start, clip.frames, clip.resize)

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 
 from codecnb import config
 from codecnb.errors import ConfigError, SourceError
@@ -28,7 +29,8 @@ def add_cache_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--endpoint-url", dest="s3_endpoint_url", help=config.cli_help("s3_endpoint_url"))
     g.add_argument("--strict", dest="cache_strict", action="store_const", const=True,
                    help=config.cli_help("cache_strict"))
-    g.add_argument("--cache-max-gb", dest="cache_max_bytes", type=config.cli_type("cache_max_bytes"),
+    g.add_argument("--cache-max-gb", dest="cache_max_bytes", metavar="GB",
+                   type=config.cli_type("cache_max_bytes"),
                    help=config.cli_help("cache_max_bytes"))
     p.set_defaults(apply_cache_args=apply_cache_args)
 
@@ -48,7 +50,26 @@ def parse_resize(text: str, uri: str) -> tuple[int, int]:
     size = parse_size(text, "--resize", uri)
     if min(size) < 2 or size[0] % 2 or size[1] % 2:
         raise ConfigError(f"--resize {text!r}: width and height must be even and at least 2")
+    frame = size[0] * size[1] * 3                       # one RGB frame, bytes
+    segment = config.resolve("segment_frames")
+    memory = _memory_bytes()
+    if memory and frame * segment * FRAME_COPIES > memory:
+        raise ConfigError(f"--resize {text!r}: {segment} frames of it (a segment, held "
+                          f"{FRAME_COPIES} times over) need more than this machine's "
+                          f"{memory / (1 << 30):.0f} GiB")
     return size
+
+
+#: Copies of a segment's frames an evaluation holds at once (source, reconstruction,
+#: metric planes, transport), the bound of --resize against memory.
+FRAME_COPIES = 4
+
+
+def _memory_bytes() -> int:
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError):
+        return 0
 
 
 def open_from_args(args: argparse.Namespace) -> Source:

@@ -20,13 +20,13 @@ class ReplayGenerator:
         """The ``top`` best programs (by BD-rate against JPEG) of every campaign of an
         experiment, best first."""
         import tempfile
-        from codecnb.tracking import client
+        from codecnb.tracking import open_experiment
         from codecnb.tracking import runs as R
-        c = client(tracking_uri)
-        exp = c.get_experiment_by_name(experiment)
-        if exp is None:
-            raise CodecnbError(f"replay source: no experiment named {experiment!r}")
-        runs = c.search_runs([exp.experiment_id], f"tags.`{R.ROLE}` = 'candidate' and "
+        try:  # reads an existing store only: creates nothing
+            c, exp_id = open_experiment(experiment, tracking_uri)
+        except CodecnbError as exc:
+            raise CodecnbError(f"replay source: {exc}") from None
+        runs = c.search_runs([exp_id], f"tags.`{R.ROLE}` = 'candidate' and "
                              f"attributes.status = 'FINISHED'",
                              order_by=["metrics.bd_rate_jpeg ASC"], max_results=top)
         folder = Path(tempfile.mkdtemp(prefix="codecnb-replay-"))

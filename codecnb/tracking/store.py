@@ -12,6 +12,7 @@ import fcntl
 import logging
 import os
 import random
+import socket
 import time
 from pathlib import Path
 from typing import Callable, TypeVar
@@ -34,6 +35,72 @@ def tracking_uri(uri: str | None = None) -> str:
     uri = config.resolve("tracking_uri", uri) or default_tracking_uri()
     if uri.startswith("sqlite:///") and not uri.startswith("sqlite:////"):
         uri = f"sqlite:///{Path(uri[len('sqlite:///'):]).resolve()}"
+    return uri
+
+
+#: Tracking URI schemes MLflow can open (anything else ends in MLflow's KeyError).
+SCHEMES = ("sqlite", "http", "https", "postgresql", "mysql", "mssql", "databricks")
+#: Seconds to wait for a tracking server to accept a connection before refusing its URI.
+CONNECT_TIMEOUT_S = 3.0
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def check_tracking_uri(uri: str) -> str:
+    """Refuse a tracking URI that cannot work, before anything is created or retried.
+
+    Checks the scheme (one of :data:`SCHEMES`, a ``+driver`` allowed), that a local sqlite
+    path is a SQLite database or does not exist yet (its folder then must not be a file),
+    and that an http(s) server accepts a TCP connection within :data:`CONNECT_TIMEOUT_S`
+    seconds (MLflow itself retries for minutes).
+
+    Returns
+    -------
+    str
+        ``uri`` unchanged.
+
+    Raises
+    ------
+    CodecnbError
+        One line naming the URI and the problem.
+    """
+    from urllib.parse import urlsplit
+    scheme = uri.split(":", 1)[0].split("+", 1)[0].lower() if ":" in uri else ""
+    if scheme not in SCHEMES:
+        raise CodecnbError(f"tracking URI {uri!r}: unknown scheme {scheme or '(none)'!r} "
+                           f"(use one of {', '.join(s + '://' for s in SCHEMES)})")
+    if scheme == "sqlite":
+        if not uri.startswith("sqlite:///"):
+            raise CodecnbError(f"tracking URI {uri!r}: a sqlite URI is sqlite:///PATH")
+        db = Path(uri[len("sqlite:///"):])
+        if db.is_dir():
+            raise CodecnbError(f"tracking URI {uri!r}: {db} is a folder, not a database file")
+        if db.exists():
+            try:
+                with open(db, "rb") as f:
+                    head = f.read(len(_SQLITE_MAGIC))
+            except OSError as exc:
+                raise CodecnbError(f"tracking URI {uri!r}: cannot read {db}: "
+                                   f"{exc.strerror}") from None
+            if head and head != _SQLITE_MAGIC:
+                raise CodecnbError(f"tracking URI {uri!r}: {db} is not a SQLite database")
+        else:
+            parent = next((p for p in db.parents if p.exists()), None)
+            if parent is not None and not parent.is_dir():
+                raise CodecnbError(f"tracking URI {uri!r}: {parent} is a file, not a folder")
+    elif scheme in ("http", "https"):
+        parts = urlsplit(uri)
+        try:
+            port = parts.port or (443 if scheme == "https" else 80)
+        except ValueError:
+            raise CodecnbError(f"tracking URI {uri!r}: bad port") from None
+        if not parts.hostname:
+            raise CodecnbError(f"tracking URI {uri!r}: no host")
+        try:
+            socket.create_connection((parts.hostname, port), timeout=CONNECT_TIMEOUT_S).close()
+        except OSError as exc:
+            reason = exc.strerror or type(exc).__name__
+            raise CodecnbError(f"tracking URI {uri!r}: server unreachable "
+                               f"({reason}, {CONNECT_TIMEOUT_S:g} s timeout)") from None
     return uri
 
 
@@ -68,7 +135,7 @@ def client(uri: str | None = None):
     # MLflow draws a tqdm bar for every artifact download; in notebooks and logs it is noise
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     from mlflow.tracking import MlflowClient
-    uri = tracking_uri(uri)
+    uri = check_tracking_uri(tracking_uri(uri))
     if not uri.startswith("sqlite:///"):
         return MlflowClient(tracking_uri=uri)
     db = Path(uri[len("sqlite:///"):])
@@ -115,7 +182,7 @@ def open_experiment(name: str, uri: str | None = None) -> tuple[object, str]:
     CodecnbError
         When the local store or the experiment does not exist.
     """
-    uri = tracking_uri(uri)
+    uri = check_tracking_uri(tracking_uri(uri))
     if not store_exists(uri):
         raise CodecnbError(f"no MLflow store at {uri[len('sqlite:///'):]}; `codecnb run` "
                            f"creates one (or pass --tracking-uri)")
