@@ -24,6 +24,7 @@ from codecnb.errors import CandidateFailed
 from codecnb.evaluation.baseline_cache import BaselineCache
 from codecnb.evaluation.result import EvaluationResult
 from codecnb.metrics.bdrate import bd_psnr, bd_rate
+from codecnb.metrics.rdcheck import curve_problem, robust_bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
 from codecnb.rd import RDCurve, Track, bd_or_none, measure
 from codecnb.sandbox import verify
@@ -81,6 +82,9 @@ def _in_background(fn: Callable[[], T]) -> "Future[T]":
 
 
 def _bd(baselines: dict[str, RDCurve], curve: RDCurve, fn) -> dict[str, float | None]:
+    # BD-rate of a candidate: the overlap rule and the interpolation its points cannot bend
+    # (codecnb.metrics.rdcheck); BD-PSNR stays the plain PCHIP one.
+    fn = robust_bd_rate if fn is bd_rate else fn
     return {name: bd_or_none(fn, base, curve) for name, base in baselines.items()}
 
 
@@ -262,6 +266,11 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
     def result(status: str, failure: Failure | None, points, bases, frames_done: int,
                layers: set[str] | None = None):
         curve = RDCurve("candidate", "quality", points)
+        problem = curve_problem([(p.quality, p.kbps, p.psnr_y) for p in points]) \
+            if status == "ok" and points else None
+        if problem:
+            status, failure = "failed", Failure("rd-curve", f"RD curve rejected: {problem}",
+                                                "score")
         verified = set(probing.result())
         if layers is not None:  # what every candidate process showed from outside, too
             verified = (verified - _PER_PROCESS) | (verified & layers) | (layers & {"rlimits"})
@@ -270,8 +279,8 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             timings[k] for k in ("candidate", "metrics_wait", "source", "baselines"))
         return EvaluationResult(
             status=status, failure=failure, points=points,
-            bd_rate=_bd(bases, curve, bd_rate) if points else {},
-            bd_psnr=_bd(bases, curve, bd_psnr) if points else {},
+            bd_rate=_bd(bases, curve, bd_rate) if points and not problem else {},
+            bd_psnr=_bd(bases, curve, bd_psnr) if points and not problem else {},
             baselines=bases, isolation=sorted(verified - {"python-audit-hook"}),
             sandbox={"weak": plan.weak, "missing": list(plan.missing),
                      "python_guards": "python-audit-hook" in verified},

@@ -20,6 +20,8 @@ KINDS: dict[str, str] = {
     "protocol": "the candidate's process sent a malformed or impossible control message "
                 "(garbled, oversized, a byte count outside the buffer, an unknown kind)",
     "program-size": "the program's source is larger than the program-size cap",
+    "rd-curve": "the RD points break the curve rules (rate must rise with quality, no point "
+                "dominated by another, points far enough apart): see docs/metrics.md",
 }
 #: The kinds a candidate's own process may report about itself; any other kind it sends is
 #: a ``protocol`` failure.
