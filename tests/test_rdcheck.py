@@ -123,3 +123,13 @@ def test_no_shaping_improves_bd_rate_by_more_than_half_a_point(points):
         return
     shaped = robust_bd_rate(X264, points)
     assert shaped is None or shaped >= honest - 0.005
+
+
+def test_lossless_points_and_a_single_operating_point_break_no_rule():
+    from codecnb.metrics.rdcheck import curve_problem
+    inf = float("inf")
+    assert curve_problem([(25, 100, inf), (50, 100, inf), (90, 100, inf)]) is None
+    assert curve_problem([(25, 100, 30.0), (50, 100, 30.0)]) is None
+    assert curve_problem([(25, 100, 30.0), (50, 200, 35.0), (90, 400, inf)]) is None
+    assert "dominated" in curve_problem([(25, 100, 30.0), (50, 100, 35.0)])
+    assert "finite" in curve_problem([(25, 100, float("nan")), (50, 200, 35.0)])

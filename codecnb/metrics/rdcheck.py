@@ -12,6 +12,10 @@ Points are taken in the order of the codec's knob (``quality``):
    apart and only serve to bend an interpolant, cf. the issue-20 attack of a q50 bitstream
    re-sent with damage and padding).
 
+A lossless point (PSNR +inf) is allowed above lossy ones; a codec that gives the same
+operating point at every knob value breaks no rule (it has no curve to shape, and its
+BD-rate is undefined: it is not ranked).
+
 BD-rate (:func:`robust_bd_rate`)
 --------------------------------
 * Defined only when the PSNR overlap of test and anchor is at least
@@ -63,8 +67,10 @@ def curve_problem(points: Sequence[tuple[float, float, float]]) -> str | None:
     """
     pts = sorted((float(k), float(r), float(p)) for k, r, p in points)
     for k, r, p in pts:
-        if not (math.isfinite(r) and math.isfinite(p)) or r <= 0:
+        if not math.isfinite(r) or r <= 0 or math.isnan(p) or p == -math.inf:
             return f"point q{k:g} has rate {r!r} kbps and PSNR {p!r} dB (need finite, rate > 0)"
+    if len({(r, p) for _, r, p in pts}) == 1:
+        return None   # one operating point at every knob value: no curve to shape, no BD-rate
     for i, (ka, ra, pa) in enumerate(pts):
         for kb, rb, pb in pts[i + 1:]:
             if (rb >= ra) != (pb > pa) or rb == ra:  # one has >= bits and <= quality
@@ -77,6 +83,8 @@ def curve_problem(points: Sequence[tuple[float, float, float]]) -> str | None:
         if rb <= ra or pb <= pa:
             return (f"rate and PSNR must rise with quality: q{ka:g} ({ra:.4g} kbps, "
                     f"{pa:.3f} dB) then q{kb:g} ({rb:.4g} kbps, {pb:.3f} dB)")
+        if math.isinf(pb):
+            continue   # a lossless point (PSNR +inf) above a lossy one: nothing to tell apart
         if pb - pa < MIN_PSNR_STEP_DB or math.log(rb / ra) < MIN_LOG_RATE_STEP:
             return (f"points q{ka:g} and q{kb:g} are too close to tell apart "
                     f"({pb - pa:.3f} dB and {100 * (rb / ra - 1):.2f} % rate apart; need "
