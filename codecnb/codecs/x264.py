@@ -6,6 +6,7 @@ import subprocess
 
 import numpy as np
 
+from codecnb.codecs.ffmpeg_video import FFMPEG_PREFIX, ffmpeg_version
 from codecnb.errors import CodecError, ToolError
 from codecnb.ffmpeg import ffmpeg_exe, run_ffmpeg
 
@@ -32,18 +33,32 @@ class X264Codec:
     name = "x264"
     knob = "crf"
 
-    def __init__(self, fps: float = 25.0, preset: str = "medium", tune: str | None = "psnr"):
-        self.fps, self.preset, self.tune = fps, preset, tune
+    def __init__(self, fps: float = 25.0, preset: str = "medium", tune: str | None = "psnr",
+                 name: str = "x264"):
+        self.fps, self.preset, self.tune, self.name = fps, preset, tune, name
 
-    def encode(self, frames: np.ndarray, quality: int) -> bytes:
-        t, h, w, _ = frames.shape
-        args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size", f"{w}x{h}",
+    def command(self, width: int, height: int, quality: int) -> list[str]:
+        """Arguments after ffmpeg's global options that encode one segment (stdin to stdout)."""
+        args = ["-f", "rawvideo", "-pix_fmt", "rgb24", "-video_size", f"{width}x{height}",
                 "-framerate", f"{self.fps:g}", "-i", "pipe:0", "-c:v", "libx264",
                 "-preset", self.preset, "-crf", str(quality), "-pix_fmt", "yuv420p"]
         if self.tune:
             args += ["-tune", self.tune]
-        return run_ffmpeg([*args, "-f", "h264", "pipe:1"],
-                          input=np.ascontiguousarray(frames).tobytes(), what="x264 encode")
+        return [*args, "-f", "h264", "pipe:1"]
+
+    def describe(self) -> dict:
+        """Name, knob, command line template and ffmpeg version (see
+        :meth:`codecnb.codecs.ffmpeg_video.FfmpegVideoCodec.describe`)."""
+        text = " ".join(["ffmpeg", *FFMPEG_PREFIX, *self.command(0, 0, 0)])
+        text = text.replace("0x0", "{W}x{H}").replace("-crf 0", "-crf {Q}")
+        return {"name": self.name, "knob": self.knob, "command": text,
+                "ffmpeg": ffmpeg_version()}
+
+    def encode(self, frames: np.ndarray, quality: int) -> bytes:
+        t, h, w, _ = frames.shape
+        return run_ffmpeg(self.command(w, h, quality),
+                          input=np.ascontiguousarray(frames).tobytes(),
+                          what=f"{self.name} encode")
 
     def decode(self, data: bytes) -> np.ndarray:
         cmd = [ffmpeg_exe(), "-hide_banner", "-nostdin", "-loglevel", "info", "-f", "h264",

@@ -18,7 +18,7 @@ from typing import Callable, Sequence, TypeVar
 import numpy as np
 
 from codecnb import config
-from codecnb.baselines import SWEEPS, baseline_codecs
+from codecnb.baselines import SWEEPS, baseline_codecs, baseline_identity
 from codecnb.codecs.base import program_hash
 from codecnb.errors import CandidateFailed
 from codecnb.evaluation.baseline_cache import BaselineCache
@@ -64,7 +64,8 @@ def _baselines(source: Source, names: Sequence[str], segment_frames: int,
     if cache is None:
         return compute(), False
     key = {"source": source_identity(source), "segment_frames": segment_frames,
-           "baselines": {n: SWEEPS[n] for n in names}, "evaluator": EVALUATOR_VERSION}
+           "baselines": baseline_identity(list(names), source.info.fps),
+                   "evaluator": EVALUATOR_VERSION}
     return cache.get_or_compute(key, compute)
 
 

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from codecnb import config
-from codecnb.baselines import SWEEPS, baseline_codecs
+from codecnb.baselines import SWEEPS, baseline_codecs, baseline_identity
 from codecnb.evaluation.baseline_cache import BaselineCache
 from codecnb.evaluation.evaluator import EVALUATOR_VERSION, evaluate
 from codecnb.evaluation.result import EvaluationResult
@@ -84,7 +84,8 @@ def clip_baselines(clip: Clip, names: Sequence[str], segment_frames: int,
             curves = compute()
         else:
             key = {"source": source["identity"], "segment_frames": segment_frames,
-                   "baselines": {n: SWEEPS[n] for n in names}, "evaluator": EVALUATOR_VERSION}
+                   "baselines": baseline_identity(list(names), src.info.fps),
+                   "evaluator": EVALUATOR_VERSION}
             curves, _ = cache.get_or_compute(key, compute)
     return curves, source, time.perf_counter() - t0
 
