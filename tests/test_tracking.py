@@ -36,16 +36,3 @@ def test_lossless_per_frame_values_are_kept_json_safe(tmp_path):
     text = open(path).read()
     assert '"inf"' in text
     assert jsonio.loads(text) == {"frame_psnr_y_q50": [[0, float("inf")], [1, float("inf")]]}
-
-
-def test_experiments_open_on_their_runs_in_the_mlflow_ui(tmp_path):
-    """MLflow 3's UI picks its view from ``mlflow.experimentKind``: codecnb's experiments say
-    ``custom_model_development`` (the runs), new ones and ones made before the tag."""
-    from codecnb.tracking.store import EXPERIMENT_TAGS
-    c = client(f"sqlite:///{tmp_path}/mlflow.db")
-    new = ensure_experiment(c, "new")
-    assert c.get_experiment(new).tags["mlflow.experimentKind"] == "custom_model_development"
-    old = c.create_experiment("old")  # as an older codecnb made it: no kind, GenAI overview
-    assert "mlflow.experimentKind" not in c.get_experiment(old).tags
-    assert ensure_experiment(c, "old") == old
-    assert {k: c.get_experiment(old).tags[k] for k in EXPERIMENT_TAGS} == EXPERIMENT_TAGS

@@ -45,21 +45,6 @@ def progress_figure(rows: Sequence[dict], baseline: str = "jpeg",
     return fig
 
 
-def outcomes_informative(kinds: Mapping[str, Sequence[int]]) -> bool:
-    """Whether the outcomes chart says more than one sentence would: False when no
-    candidate failed, or every range holds the same counts of every kind (identical
-    bars)."""
-    if not kinds or set(kinds) == {"ok"}:
-        return False
-    return any(len(set(counts)) > 1 for counts in kinds.values())
-
-
-def spending_informative(rows: Sequence[dict]) -> bool:
-    """Whether the tokens and cost chart has anything to show: False when no candidate
-    used tokens or cost money (the offline and replay generators)."""
-    return any(r["tokens"] or r["cost_usd"] for r in rows)
-
-
 def outcomes_figure(ranges: Sequence[tuple[int, int]], kinds: Mapping[str, Sequence[int]],
                     title: str = "Outcomes over time"):
     """Stacked bars: how many candidates passed or failed, by failure kind, in each range

@@ -151,31 +151,16 @@ def client(uri: str | None = None):
         os.close(fd)
 
 
-#: Experiment tags every codecnb experiment carries. ``mlflow.experimentKind`` is the tag
-#: the MLflow 3 UI reads to choose its view: ``custom_model_development`` opens the
-#: experiment on its runs (the classic view), where an untagged experiment opens on the
-#: GenAI overview (traces, an assistant panel), which codecnb never fills.
-EXPERIMENT_TAGS = {"mlflow.experimentKind": "custom_model_development"}
-
-
 def ensure_experiment(c, name: str) -> str:
-    """The id of experiment ``name``, created (with the local artifact root) if missing.
-
-    The experiment carries ``EXPERIMENT_TAGS``; an existing experiment without them (made
-    by an older codecnb) gets them here, so its MLflow UI opens on the runs too.
-    """
+    """The id of experiment ``name``, created (with the local artifact root) if missing."""
     exp = retry_locked(c.get_experiment_by_name, name)
     if exp is not None:
         if exp.lifecycle_stage == "deleted":
             raise CodecnbError(f"experiment {name!r} is deleted; restore it or pick another name")
-        for key, value in EXPERIMENT_TAGS.items():
-            if exp.tags.get(key) != value:
-                retry_locked(c.set_experiment_tag, exp.experiment_id, key, value)
         return exp.experiment_id
     try:
         return retry_locked(c.create_experiment, name,
-                            artifact_location=artifact_root(c.tracking_uri),
-                            tags=dict(EXPERIMENT_TAGS))
+                            artifact_location=artifact_root(c.tracking_uri))
     except Exception:  # noqa: BLE001 - created concurrently by another process
         exp = retry_locked(c.get_experiment_by_name, name)
         if exp is None:
