@@ -72,14 +72,20 @@ def acts(cfg):
     out["kmsg"] = os.path.exists("/dev/kmsg")
     out["proc_readable"] = []  # kernel facts and machine-wide counters: none may be read
     for name in cfg.get("proc_masked", ()):
-        try:
-            with open(f"/proc/{name}", "rb") as f:
-                f.read(1)
-            out["proc_readable"].append(name)
+        try:   # non-blocking: /proc/kmsg, where it is not masked, would wait for a message
+            fd = os.open(f"/proc/{name}", os.O_RDONLY | os.O_NONBLOCK)
         except OSError:
-            pass
+            continue
+        try:
+            os.read(fd, 1)
+        except OSError:
+            pass   # opened is enough to count as readable (EAGAIN: nothing queued yet)
+        finally:
+            os.close(fd)
+        out["proc_readable"].append(name)
     out["socket"] = _errno_of(lambda: socket.socket(socket.AF_INET, socket.SOCK_STREAM))
     out["socket_unix"] = _errno_of(lambda: socket.socket(socket.AF_UNIX, socket.SOCK_STREAM))
+    info = ctypes.create_string_buffer(256)   # struct sysinfo is 112 bytes on 64-bit
     key = b"user\0"
     out["syscalls"] = {
         "add_key": _syscall("add_key", ctypes.addressof(ctypes.create_string_buffer(key)),
@@ -89,7 +95,9 @@ def acts(cfg):
         "unshare_user": _syscall("unshare", CLONE_NEWUSER),
         "unshare_net": _syscall("unshare", CLONE_NEWNET),
         "mount": _syscall("mount", 0, 0, 0, 0, 0),
-        "ptrace": _syscall("ptrace", 0, 0, 0, 0),
+        # PTRACE_ATTACH to no process: EPERM where refused, ESRCH where allowed; never
+        # PTRACE_TRACEME, which would leave the probe stopped at its next signal where allowed
+        "ptrace": _syscall("ptrace", 16, 0, 0, 0),
         "bpf": _syscall("bpf", 0, 0, 0),
         "perf_event_open": _syscall("perf_event_open", 0, 0, -1, -1, 0),
         "userfaultfd": _syscall("userfaultfd", 0),
@@ -98,7 +106,7 @@ def acts(cfg):
         "setns": _syscall("setns", 0, 0),
         "init_module": _syscall("init_module", 0, 0, 0),
         "reboot": _syscall("reboot", 0, 0, 0, 0),
-        "sysinfo": _syscall("sysinfo", ctypes.addressof(ctypes.create_string_buffer(256))),
+        "sysinfo": _syscall("sysinfo", ctypes.addressof(info)),   # info outlives the call
         "process_madvise": _syscall("process_madvise", -1, 0, 0, 0, 0),
         "memfd_secret": _syscall("memfd_secret", 0),
         "statmount": _syscall("statmount", 0, 0, 0, 0),
