@@ -23,7 +23,7 @@ from codecnb.codecs.base import program_hash
 from codecnb.errors import CandidateFailed
 from codecnb.evaluation.baseline_cache import BaselineCache
 from codecnb.evaluation.result import EvaluationResult
-from codecnb.metrics.bdrate import bd_psnr, bd_rate
+from codecnb.metrics.bdrate import bd_psnr
 from codecnb.metrics.rdcheck import curve_problem, robust_bd_rate
 from codecnb.metrics.quality import score_rgb, to_planes
 from codecnb.rd import RDCurve, Track, bd_or_none, measure
@@ -82,11 +82,24 @@ def _in_background(fn: Callable[[], T]) -> "Future[T]":
     return future
 
 
-def _bd(baselines: dict[str, RDCurve], curve: RDCurve, fn) -> dict[str, float | None]:
-    # BD-rate of a candidate: the overlap rule and the interpolation its points cannot bend
-    # (codecnb.metrics.rdcheck); BD-PSNR stays the plain PCHIP one.
-    fn = robust_bd_rate if fn is bd_rate else fn
-    return {name: bd_or_none(fn, base, curve) for name, base in baselines.items()}
+def score_points(baselines: dict[str, RDCurve], points, check: bool = True
+                 ) -> tuple[Failure | None, dict, dict]:
+    """A candidate's RD points scored against the baselines: the curve rules first
+    (:func:`codecnb.metrics.rdcheck.curve_problem`; a broken curve is an ``rd-curve``
+    failure and has no BD values), then BD-rate with the overlap rule and the interpolation
+    its points cannot bend (:func:`~codecnb.metrics.rdcheck.robust_bd_rate`) and plain PCHIP
+    BD-PSNR, per baseline (fraction; dB; None where undefined). Used by the unsplit and the
+    fanned-out evaluation alike; ``check=False`` skips the rules (a result already failed).
+    """
+    problem = (curve_problem([(p.quality, p.kbps, p.psnr_y) for p in points])
+               if points and check else None)
+    if problem:
+        return Failure("rd-curve", f"RD curve rejected: {problem}", "score"), {}, {}
+    if not points:
+        return None, {}, {}
+    curve = RDCurve("candidate", "quality", points)
+    return (None, {n: bd_or_none(robust_bd_rate, b, curve) for n, b in baselines.items()},
+            {n: bd_or_none(bd_psnr, b, curve) for n, b in baselines.items()})
 
 
 class _Scorer:
@@ -266,12 +279,9 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
 
     def result(status: str, failure: Failure | None, points, bases, frames_done: int,
                layers: set[str] | None = None):
-        curve = RDCurve("candidate", "quality", points)
-        problem = curve_problem([(p.quality, p.kbps, p.psnr_y) for p in points]) \
-            if status == "ok" and points else None
+        problem, bd_rates, bd_psnrs = score_points(bases, points, check=status == "ok")
         if problem:
-            status, failure = "failed", Failure("rd-curve", f"RD curve rejected: {problem}",
-                                                "score")
+            status, failure = "failed", problem
         verified = set(probing.result())
         if layers is not None:  # what every candidate process showed from outside, too
             verified = (verified - _PER_PROCESS) | (verified & layers) | (layers & {"rlimits"})
@@ -280,8 +290,7 @@ def evaluate(program: str | Path, source: str | Source = DEFAULT_SOURCE, *,
             timings[k] for k in ("candidate", "metrics_wait", "source", "baselines"))
         return EvaluationResult(
             status=status, failure=failure, points=points,
-            bd_rate=_bd(bases, curve, bd_rate) if points and not problem else {},
-            bd_psnr=_bd(bases, curve, bd_psnr) if points and not problem else {},
+            bd_rate=bd_rates, bd_psnr=bd_psnrs,
             baselines=bases, isolation=sorted(verified - {"python-audit-hook"}),
             sandbox={"weak": plan.weak, "missing": list(plan.missing),
                      "python_guards": "python-audit-hook" in verified},

@@ -31,10 +31,9 @@ from typing import Callable, Sequence
 from codecnb import config
 from codecnb.baselines import SWEEPS, baseline_codecs, baseline_identity
 from codecnb.evaluation.baseline_cache import BaselineCache
-from codecnb.evaluation.evaluator import EVALUATOR_VERSION, evaluate
+from codecnb.evaluation.evaluator import EVALUATOR_VERSION, evaluate, score_points
 from codecnb.evaluation.result import EvaluationResult
-from codecnb.metrics.bdrate import bd_psnr, bd_rate
-from codecnb.rd import RDCurve, bd_or_none, measure
+from codecnb.rd import RDCurve, measure
 from codecnb.sources import open_source
 from codecnb.sources.identity import source_identity
 from codecnb.suites import Clip
@@ -133,7 +132,6 @@ def merge_clip(clip: Clip, parts: dict[int, list[EvaluationResult]],
     first = parts[qualities[0]][0]
     points = [pool_points([(r.points[0], r.source["width"], r.source["height"],
                             r.source["fps"]) for r in parts[q]]) for q in qualities]
-    curve = RDCurve("candidate", "quality", points)
     timings: dict[str, float] = {}
     for results in parts.values():
         for r in results:
@@ -148,10 +146,10 @@ def merge_clip(clip: Clip, parts: dict[int, list[EvaluationResult]],
         if "original" in kept and q in kept:
             frames.setdefault("original", kept["original"])
             frames[q] = kept[q]
+    problem, bd_rates, bd_psnrs = score_points(baselines, points)
     return EvaluationResult(
-        status="ok", failure=None, points=points,
-        bd_rate={n: bd_or_none(bd_rate, b, curve) for n, b in baselines.items()},
-        bd_psnr={n: bd_or_none(bd_psnr, b, curve) for n, b in baselines.items()},
+        status="failed" if problem else "ok", failure=problem, points=points,
+        bd_rate=bd_rates, bd_psnr=bd_psnrs,
         baselines=baselines,
         isolation=sorted(set.intersection(*(set(r.isolation) for rs in parts.values()
                                              for r in rs))),
