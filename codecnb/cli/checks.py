@@ -59,7 +59,7 @@ def _workers(args: argparse.Namespace) -> None:
     if args.workers > WORKERS_PER_CORE * cores:
         raise CodecnbError(f"--workers {args.workers}: more than {WORKERS_PER_CORE} per core "
                            f"({cores} cores here)")
-    memory = _memory_bytes()
+    memory = memory_bytes()
     per = config.resolve("memory_gb", getattr(args, "memory_gb", None)) * (1 << 30)
     if memory and args.workers * per > 2 * memory:
         raise CodecnbError(f"--workers {args.workers}: {args.workers} x {per / (1 << 30):g} GiB "
@@ -67,7 +67,8 @@ def _workers(args: argparse.Namespace) -> None:
                            f"{memory / (1 << 30):.0f} GiB")
 
 
-def _memory_bytes() -> int:
+def memory_bytes() -> int:
+    """This machine's physical memory in bytes (0 when the system does not say)."""
     try:
         return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError):
@@ -77,7 +78,7 @@ def _memory_bytes() -> int:
 def _memory_gb(args: argparse.Namespace) -> None:
     if args.memory_gb is None:
         return
-    memory = _memory_bytes()
+    memory = memory_bytes()
     if memory and args.memory_gb * (1 << 30) > memory:
         raise CodecnbError(f"--memory-gb {args.memory_gb:g}: more than this machine's "
                            f"{memory / (1 << 30):.0f} GiB")

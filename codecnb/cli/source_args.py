@@ -2,9 +2,9 @@
 from __future__ import annotations
 
 import argparse
-import os
 
 from codecnb import config
+from codecnb.cli.checks import memory_bytes
 from codecnb.errors import ConfigError, SourceError
 from codecnb.sources import Source, open_source
 from codecnb.sources.uri import parse_size
@@ -52,7 +52,7 @@ def parse_resize(text: str, uri: str) -> tuple[int, int]:
         raise ConfigError(f"--resize {text!r}: width and height must be even and at least 2")
     frame = size[0] * size[1] * 3                       # one RGB frame, bytes
     segment = config.resolve("segment_frames")
-    memory = _memory_bytes()
+    memory = memory_bytes()
     if memory and frame * segment * FRAME_COPIES > memory:
         raise ConfigError(f"--resize {text!r}: {segment} frames of it (a segment, held "
                           f"{FRAME_COPIES} times over) need more than this machine's "
@@ -63,13 +63,6 @@ def parse_resize(text: str, uri: str) -> tuple[int, int]:
 #: Copies of a segment's frames an evaluation holds at once (source, reconstruction,
 #: metric planes, transport), the bound of --resize against memory.
 FRAME_COPIES = 4
-
-
-def _memory_bytes() -> int:
-    try:
-        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    except (ValueError, OSError):
-        return 0
 
 
 def open_from_args(args: argparse.Namespace) -> Source:
